@@ -1,0 +1,98 @@
+// Package platform holds what differs by operating system and is not a
+// certificate store: default folders, atomic file replacement, permission
+// checks and file locks.
+//
+// Each function has one implementation per platform, in platform_unix.go and
+// platform_windows.go; what is shared lives here.
+package platform
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+)
+
+// ErrNoHome is returned when the user's home folder cannot be found, as in
+// some containers that run without $HOME.
+var ErrNoHome = errors.New("no home folder")
+
+// ErrUnsafePermissions is matched by the errors of CheckPrivateDir and
+// CheckPrivateFile.
+var ErrUnsafePermissions = errors.New("unsafe permissions")
+
+// PermissionError names a folder or file that others can read or change, and
+// the command that fixes it, in the manner of OpenSSH's StrictModes.
+type PermissionError struct {
+	Path   string
+	Reason string
+	Fix    string
+}
+
+func (e *PermissionError) Error() string {
+	return fmt.Sprintf("%s: %s; fix it with: %s", e.Path, e.Reason, e.Fix)
+}
+
+// Is makes errors.Is(err, ErrUnsafePermissions) true.
+func (e *PermissionError) Is(target error) bool { return target == ErrUnsafePermissions }
+
+// home returns the user's home folder, or an error matching ErrNoHome.
+func home() (string, error) {
+	h, err := os.UserHomeDir()
+	if err != nil || h == "" || !filepath.IsAbs(h) {
+		return "", fmt.Errorf("%w: cannot tell where the user's home folder is (is $HOME set?)", ErrNoHome)
+	}
+	return h, nil
+}
+
+// ConfigDir is the folder for certctl's own settings (the sign-in context and
+// registered clouds): os.UserConfigDir()/certctl.
+func ConfigDir() (string, error) {
+	d, err := os.UserConfigDir()
+	if err != nil {
+		return "", fmt.Errorf("%w: %v", ErrNoHome, err)
+	}
+	return filepath.Join(d, "certctl"), nil
+}
+
+// WriteFileAtomic replaces dir/name with data so that a crash leaves either
+// the old file or the new one, never a part of either: it writes a temporary
+// file in dir, syncs it, renames it over name and syncs dir. The file gets
+// mode 0600. Temporary files are named TempPrefix*TempSuffix, which neither
+// .NET nor certctl reads as a certificate.
+func WriteFileAtomic(dir, name string, data []byte) (err error) {
+	f, err := os.CreateTemp(dir, TempPrefix+"*"+TempSuffix)
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	defer func() {
+		if err != nil {
+			f.Close()
+			os.Remove(tmp)
+		}
+	}()
+	if err = f.Chmod(0o600); err != nil && !isWindows {
+		return err
+	}
+	if _, err = f.Write(data); err != nil {
+		return err
+	}
+	if err = f.Sync(); err != nil {
+		return err
+	}
+	if err = f.Close(); err != nil {
+		return err
+	}
+	if err = os.Rename(tmp, filepath.Join(dir, name)); err != nil {
+		return err
+	}
+	return SyncDir(dir)
+}
+
+// TempPrefix and TempSuffix frame the names of WriteFileAtomic's temporary
+// files.
+const (
+	TempPrefix = ".certctl-"
+	TempSuffix = ".tmp"
+)
