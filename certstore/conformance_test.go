@@ -1,0 +1,202 @@
+package certstore
+
+import (
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/sha256"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"errors"
+	"math/big"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/certctl/certctl/pfx"
+	"github.com/certctl/certctl/thumbprint"
+)
+
+// mint makes a certificate signed by parent (self-signed when parent is nil)
+// with a fresh key of the kind given.
+func mint(t testing.TB, cn string, kind string, parent *pfx.Bundle) *pfx.Bundle {
+	t.Helper()
+	var key crypto.Signer
+	var err error
+	switch kind {
+	case "rsa":
+		key, err = rsa.GenerateKey(rand.Reader, 2048)
+	case "ecdsa":
+		key, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	default:
+		t.Fatalf("unknown key kind %q", kind)
+	}
+	require.NoError(t, err)
+	serial, err := rand.Int(rand.Reader, big.NewInt(1<<62))
+	require.NoError(t, err)
+	tmpl := &x509.Certificate{
+		SerialNumber:          serial,
+		Subject:               pkix.Name{CommonName: cn},
+		NotBefore:             time.Now().Add(-time.Hour),
+		NotAfter:              time.Now().Add(90 * 24 * time.Hour),
+		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
+		BasicConstraintsValid: true,
+		IsCA:                  parent == nil,
+	}
+	issuer, signer := tmpl, key
+	var chain []*x509.Certificate
+	if parent != nil {
+		issuer, signer = parent.Leaf, parent.Key
+		chain = append([]*x509.Certificate{parent.Leaf}, parent.Chain...)
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, issuer, key.Public(), signer)
+	require.NoError(t, err)
+	cert, err := x509.ParseCertificate(der)
+	require.NoError(t, err)
+	return &pfx.Bundle{Leaf: cert, Key: key, Chain: chain}
+}
+
+// verifySigner signs a digest through the identity and checks the signature
+// with the certificate's public key, as a relying party would.
+func verifySigner(t *testing.T, id Identity) {
+	t.Helper()
+	signer, err := id.Signer()
+	require.NoError(t, err)
+	digest := sha256.Sum256([]byte("certctl conformance"))
+	sig, err := signer.Sign(rand.Reader, digest[:], crypto.SHA256)
+	require.NoError(t, err)
+	switch pub := id.Certificate().PublicKey.(type) {
+	case *rsa.PublicKey:
+		assert.NoError(t, rsa.VerifyPKCS1v15(pub, crypto.SHA256, digest[:], sig))
+		pss, err := signer.Sign(rand.Reader, digest[:], &rsa.PSSOptions{SaltLength: rsa.PSSSaltLengthEqualsHash, Hash: crypto.SHA256})
+		require.NoError(t, err)
+		assert.NoError(t, rsa.VerifyPSS(pub, crypto.SHA256, digest[:], pss, nil))
+	case *ecdsa.PublicKey:
+		assert.True(t, ecdsa.VerifyASN1(pub, digest[:], sig))
+	default:
+		t.Fatalf("unexpected key type %T", pub)
+	}
+}
+
+// testConformance is the behaviour every backend must have. open returns a
+// fresh, empty store each call; reopen opens the same store again, as a
+// second process would.
+func testConformance(t *testing.T, open func(t *testing.T) (s Store, reopen func() Store)) {
+	t.Run("empty store lists nothing", func(t *testing.T) {
+		s, _ := open(t)
+		list, err := s.List()
+		require.NoError(t, err)
+		assert.Empty(t, list)
+	})
+
+	t.Run("import two, find and sign with both from another handle", func(t *testing.T) {
+		s, reopen := open(t)
+		a := mint(t, "certctl conformance A", "rsa", nil)
+		b := mint(t, "certctl conformance B", "ecdsa", nil)
+		for _, bundle := range []*pfx.Bundle{a, b} {
+			res, err := s.Import(bundle, ImportOptions{})
+			require.NoError(t, err)
+			assert.True(t, res.Added)
+			assert.Equal(t, thumbprint.Of(bundle.Leaf), res.Entry.Thumbprint)
+			assert.True(t, res.Entry.HasPrivateKey)
+		}
+		require.NoError(t, s.Close())
+
+		s2 := reopen()
+		defer s2.Close()
+		list, err := s2.List()
+		require.NoError(t, err)
+		require.Len(t, list, 2)
+		assert.Equal(t, "CN=certctl conformance A", list[0].Subject)
+		assert.Equal(t, "CN=certctl conformance B", list[1].Subject)
+		assert.Equal(t, "RSA 2048", list[0].KeyAlgorithm)
+		assert.Equal(t, "ECDSA P-256", list[1].KeyAlgorithm)
+		for _, bundle := range []*pfx.Bundle{a, b} {
+			id, err := s2.Find(thumbprint.Of(bundle.Leaf))
+			require.NoError(t, err)
+			assert.True(t, id.Certificate().Equal(bundle.Leaf))
+			assert.True(t, id.HasPrivateKey())
+			verifySigner(t, id)
+		}
+	})
+
+	t.Run("import is idempotent", func(t *testing.T) {
+		s, _ := open(t)
+		a := mint(t, "certctl idempotent", "ecdsa", nil)
+		_, err := s.Import(a, ImportOptions{})
+		require.NoError(t, err)
+		res, err := s.Import(a, ImportOptions{})
+		require.NoError(t, err)
+		assert.False(t, res.Added)
+		list, err := s.List()
+		require.NoError(t, err)
+		assert.Len(t, list, 1)
+	})
+
+	t.Run("chain is kept", func(t *testing.T) {
+		s, _ := open(t)
+		root := mint(t, "certctl root", "ecdsa", nil)
+		leaf := mint(t, "certctl leaf", "ecdsa", root)
+		_, err := s.Import(leaf, ImportOptions{})
+		require.NoError(t, err)
+		id, err := s.Find(thumbprint.Of(leaf.Leaf))
+		require.NoError(t, err)
+		require.Len(t, id.Chain(), 1)
+		assert.True(t, id.Chain()[0].Equal(root.Leaf))
+		list, err := s.List()
+		require.NoError(t, err)
+		require.Len(t, list, 1, "chain certificates are not listed as store entries")
+	})
+
+	t.Run("remove", func(t *testing.T) {
+		s, _ := open(t)
+		a := mint(t, "certctl remove A", "ecdsa", nil)
+		b := mint(t, "certctl remove B", "ecdsa", nil)
+		for _, bundle := range []*pfx.Bundle{a, b} {
+			_, err := s.Import(bundle, ImportOptions{})
+			require.NoError(t, err)
+		}
+		require.NoError(t, s.Remove(thumbprint.Of(a.Leaf)))
+		_, err := s.Find(thumbprint.Of(a.Leaf))
+		assert.True(t, errors.Is(err, ErrNotFound))
+		list, err := s.List()
+		require.NoError(t, err)
+		require.Len(t, list, 1)
+		assert.Equal(t, thumbprint.Of(b.Leaf), list[0].Thumbprint)
+
+		err = s.Remove(thumbprint.Of(a.Leaf))
+		assert.True(t, errors.Is(err, ErrNotFound))
+		assert.Contains(t, err.Error(), thumbprint.Of(a.Leaf).String())
+	})
+
+	t.Run("find unknown thumbprint", func(t *testing.T) {
+		s, _ := open(t)
+		tp := thumbprint.MustParse("00112233445566778899AABBCCDDEEFF00112233")
+		_, err := s.Find(tp)
+		require.Error(t, err)
+		assert.True(t, errors.Is(err, ErrNotFound))
+		assert.Contains(t, err.Error(), tp.String())
+		_, err = s.Export(tp, false)
+		assert.True(t, errors.Is(err, ErrNotFound))
+	})
+
+	t.Run("export", func(t *testing.T) {
+		s, _ := open(t)
+		a := mint(t, "certctl export", "rsa", nil)
+		_, err := s.Import(a, ImportOptions{Exportable: true})
+		require.NoError(t, err)
+		b, err := s.Export(thumbprint.Of(a.Leaf), true)
+		require.NoError(t, err)
+		assert.True(t, b.Leaf.Equal(a.Leaf))
+		require.NotNil(t, b.Key)
+		assert.True(t, a.Key.Public().(*rsa.PublicKey).Equal(b.Key.Public()))
+
+		b, err = s.Export(thumbprint.Of(a.Leaf), false)
+		require.NoError(t, err)
+		assert.Nil(t, b.Key)
+	})
+}

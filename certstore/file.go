@@ -1,0 +1,470 @@
+//go:build !windows
+
+package certstore
+
+import (
+	"crypto"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/certctl/certctl/pfx"
+	"github.com/certctl/certctl/platform"
+	"github.com/certctl/certctl/thumbprint"
+)
+
+// The file store keeps each store in a folder named after the store in lower
+// case (my, root, ca, ...) under the store root, as .NET does on Linux:
+//
+//	~/.dotnet/corefx/cryptography/x509stores/my/3A5F...B4A3.pfx
+//
+// Each certificate is one PKCS#12 file named by its upper-case thumbprint,
+// encrypted with 3DES under an empty password with a SHA-1 MAC, mode 0600, in
+// a folder of mode 0700. When that name is taken by another certificate .NET
+// writes <THUMBPRINT>.1.pfx to .9.pfx; certctl reads those and does the same.
+// The file holds the certificate and its key first, then the chain it was
+// imported with: .NET loads the certificate that has the key and ignores the
+// rest, and certctl keeps the chain for sign-in. Importing never adds a
+// certificate to Root or CA, so it never changes what the user trusts.
+//
+// Beside the files, lockName serializes writers (flock) and indexName caches
+// each file's metadata, keyed by name, size and modification time, so List
+// decrypts only the files that changed since the last List. Neither ends in
+// .pfx, which is all that .NET reads.
+const (
+	indexName = ".certctl-index.json"
+	lockName  = ".certctl.lock"
+	pfxExt    = ".pfx"
+	// maxCollisions is how many <THUMBPRINT>.N.pfx names .NET tries.
+	maxCollisions = 9
+)
+
+type fileStore struct {
+	name string
+	dir  string
+}
+
+func openBackend(name string, opts Options) (Store, error) {
+	root := opts.Dir
+	if root == "" {
+		var err error
+		if root, err = platform.StoreRoot(); err != nil {
+			return nil, fmt.Errorf("open store %s: %w", name, err)
+		}
+	}
+	root, err := filepath.Abs(root)
+	if err != nil {
+		return nil, fmt.Errorf("open store %s: %w", name, err)
+	}
+	return &fileStore{name: name, dir: filepath.Join(root, strings.ToLower(name))}, nil
+}
+
+func (s *fileStore) Name() string     { return s.name }
+func (s *fileStore) Location() string { return s.dir }
+func (s *fileStore) Close() error     { return nil }
+
+// candidates are the file names .NET gives the certificate tp, in the order
+// it tries them.
+func candidates(tp thumbprint.Thumbprint) []string {
+	names := make([]string, 0, maxCollisions+1)
+	names = append(names, tp.String()+pfxExt)
+	for i := 1; i <= maxCollisions; i++ {
+		names = append(names, fmt.Sprintf("%s.%d%s", tp, i, pfxExt))
+	}
+	return names
+}
+
+// fileIdentity is a certificate read from a store file.
+type fileIdentity struct {
+	bundle *pfx.Bundle
+	path   string
+}
+
+func (id *fileIdentity) Thumbprint() thumbprint.Thumbprint { return thumbprint.Of(id.bundle.Leaf) }
+func (id *fileIdentity) Certificate() *x509.Certificate    { return id.bundle.Leaf }
+func (id *fileIdentity) Chain() []*x509.Certificate        { return id.bundle.Chain }
+func (id *fileIdentity) HasPrivateKey() bool               { return id.bundle.Key != nil }
+
+func (id *fileIdentity) Signer() (crypto.Signer, error) {
+	if id.bundle.Key == nil {
+		return nil, fmt.Errorf("%s: %w", id.path, ErrNoPrivateKey)
+	}
+	if err := checkKeyFile(id.path); err != nil {
+		return nil, err
+	}
+	return id.bundle.Key, nil
+}
+
+// checkKeyFile refuses to use a key that others could read or replace.
+func checkKeyFile(path string) error {
+	if err := platform.CheckPrivateDir(filepath.Dir(path)); err != nil {
+		return fmt.Errorf("refusing to use the private key in %s: %w", path, err)
+	}
+	if err := platform.CheckPrivateFile(path); err != nil {
+		return fmt.Errorf("refusing to use the private key: %w", err)
+	}
+	return nil
+}
+
+// readFile decodes one store file. Store files have an empty password; a
+// file that holds only certificates (as .NET writes for Root and CA) gives a
+// bundle without a key.
+func readFile(path string) (*pfx.Bundle, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s is not a regular file", path)
+	}
+	data, err := io.ReadAll(io.LimitReader(f, pfx.MaxFileSize+1))
+	if err != nil {
+		return nil, err
+	}
+	b, err := pfx.Decode(data, "")
+	if errors.Is(err, pfx.ErrNoPrivateKey) {
+		var certs []*x509.Certificate
+		if certs, err = pfx.DecodeCertificates(data, ""); err == nil {
+			b = &pfx.Bundle{Leaf: certs[0], Chain: certs[1:]}
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return b, nil
+}
+
+// isCertFile reports whether a folder entry is one .NET would read as a
+// certificate.
+func isCertFile(name string) bool {
+	return strings.HasSuffix(name, pfxExt) && !strings.HasPrefix(name, ".")
+}
+
+// open finds tp without the index when it is stored under one of the names
+// .NET gives it, which is every file .NET or certctl wrote.
+func (s *fileStore) open(tp thumbprint.Thumbprint) (*fileIdentity, error) {
+	for _, name := range candidates(tp) {
+		path := filepath.Join(s.dir, name)
+		fi, err := os.Lstat(path)
+		if err != nil {
+			continue
+		}
+		if !fi.Mode().IsRegular() { // a symlink is never followed
+			continue
+		}
+		b, err := readFile(path)
+		if err != nil {
+			return nil, err
+		}
+		if thumbprint.Of(b.Leaf) == tp {
+			return &fileIdentity{bundle: b, path: path}, nil
+		}
+	}
+	return nil, &NotFoundError{Thumbprint: tp, Store: s.name}
+}
+
+// find looks under .NET's names first and then, for files someone named
+// otherwise, in the index.
+func (s *fileStore) find(tp thumbprint.Thumbprint) (*fileIdentity, error) {
+	id, err := s.open(tp)
+	if err == nil || !errors.Is(err, ErrNotFound) {
+		return id, err
+	}
+	entries, _ := s.List()
+	for _, e := range entries {
+		if e.Thumbprint == tp && e.File != "" {
+			b, err := readFile(e.File)
+			if err != nil {
+				return nil, err
+			}
+			if thumbprint.Of(b.Leaf) == tp {
+				return &fileIdentity{bundle: b, path: e.File}, nil
+			}
+		}
+	}
+	return nil, &NotFoundError{Thumbprint: tp, Store: s.name}
+}
+
+func (s *fileStore) Find(tp thumbprint.Thumbprint) (Identity, error) {
+	id, err := s.find(tp)
+	if err != nil {
+		return nil, err
+	}
+	return id, nil
+}
+
+func (s *fileStore) List() ([]Entry, error) {
+	dirEntries, err := os.ReadDir(s.dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return []Entry{}, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("list store %s: %w", s.name, err)
+	}
+	idx := loadIndex(filepath.Join(s.dir, indexName))
+
+	var (
+		fresh    = make(map[string]indexEntry, len(dirEntries))
+		stale    []indexEntry
+		problems []error
+	)
+	for _, de := range dirEntries {
+		name := de.Name()
+		if !isCertFile(name) {
+			continue
+		}
+		fi, err := de.Info() // lstat: a symlink is reported, not followed
+		if err != nil {
+			continue // removed while we listed
+		}
+		if !fi.Mode().IsRegular() {
+			problems = append(problems, fmt.Errorf("%s: not a regular file (a symlink or folder is never followed)", filepath.Join(s.dir, name)))
+			continue
+		}
+		ie := indexEntry{Name: name, Size: fi.Size(), ModTime: fi.ModTime().UnixNano()}
+		if old, ok := idx.Entries[name]; ok && old.Size == ie.Size && old.ModTime == ie.ModTime {
+			fresh[name] = old
+			continue
+		}
+		stale = append(stale, ie)
+	}
+
+	decoded, errs := s.decodeAll(stale)
+	problems = append(problems, errs...)
+	for _, ie := range decoded {
+		fresh[ie.Name] = ie
+	}
+	if len(stale) > 0 || len(fresh) != len(idx.Entries) {
+		// Best effort: a store we cannot write to still lists.
+		_ = s.saveIndex(fresh)
+	}
+
+	// One entry per thumbprint: prefer the file with a key, then the name
+	// .NET would pick first.
+	byTP := make(map[thumbprint.Thumbprint]Entry, len(fresh))
+	names := make([]string, 0, len(fresh))
+	for name := range fresh {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		e := fresh[name].Entry
+		e.File = filepath.Join(s.dir, name)
+		if old, ok := byTP[e.Thumbprint]; ok && (old.HasPrivateKey || !e.HasPrivateKey) {
+			continue
+		}
+		byTP[e.Thumbprint] = e
+	}
+	list := make([]Entry, 0, len(byTP))
+	for _, e := range byTP {
+		list = append(list, e)
+	}
+	sortEntries(list)
+	if len(problems) > 0 {
+		return list, &UnreadableError{Problems: problems}
+	}
+	return list, nil
+}
+
+func sortEntries(list []Entry) {
+	sort.Slice(list, func(i, j int) bool {
+		if list[i].Subject != list[j].Subject {
+			return list[i].Subject < list[j].Subject
+		}
+		return list[i].Thumbprint.String() < list[j].Thumbprint.String()
+	})
+}
+
+// decodeAll reads the files that changed since the index was written, on
+// every core.
+func (s *fileStore) decodeAll(todo []indexEntry) ([]indexEntry, []error) {
+	type result struct {
+		ie  indexEntry
+		err error
+	}
+	results := make([]result, len(todo))
+	workers := min(runtime.GOMAXPROCS(0), len(todo))
+	var wg sync.WaitGroup
+	next := make(chan int)
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				ie := todo[i]
+				b, err := readFile(filepath.Join(s.dir, ie.Name))
+				if err != nil {
+					results[i].err = err
+					continue
+				}
+				ie.Entry = NewEntry(b.Leaf, b.Key != nil)
+				results[i].ie = ie
+			}
+		}()
+	}
+	for i := range todo {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+
+	var ok []indexEntry
+	var errs []error
+	for _, r := range results {
+		if r.err != nil {
+			errs = append(errs, r.err)
+		} else {
+			ok = append(ok, r.ie)
+		}
+	}
+	return ok, errs
+}
+
+// prepareWrite creates the store folder if needed, refuses one that others
+// could change, takes the writers' lock and clears temporary files that a
+// crashed writer left.
+func (s *fileStore) prepareWrite() (*platform.Lock, error) {
+	if err := platform.MkdirPrivate(s.dir); err != nil {
+		return nil, err
+	}
+	if err := platform.CheckPrivateDir(s.dir); err != nil {
+		return nil, fmt.Errorf("refusing to change store %s: %w", s.name, err)
+	}
+	lock, err := platform.LockFile(filepath.Join(s.dir, lockName))
+	if err != nil {
+		return nil, err
+	}
+	// Under the lock no other writer is between its write and its rename.
+	if tmps, err := filepath.Glob(filepath.Join(s.dir, platform.TempPrefix+"*"+platform.TempSuffix)); err == nil {
+		for _, t := range tmps {
+			os.Remove(t)
+		}
+	}
+	return lock, nil
+}
+
+func (s *fileStore) Import(b *pfx.Bundle, opts ImportOptions) (Imported, error) {
+	if err := checkBundle(b); err != nil {
+		return Imported{}, fmt.Errorf("import into store %s: %w", s.name, err)
+	}
+	tp := thumbprint.Of(b.Leaf)
+	lock, err := s.prepareWrite()
+	if err != nil {
+		return Imported{}, fmt.Errorf("import %s into store %s: %w", tp, s.name, err)
+	}
+	defer lock.Unlock()
+
+	existing, err := s.open(tp)
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return Imported{}, fmt.Errorf("import %s into store %s: %w", tp, s.name, err)
+	}
+	name := ""
+	if existing != nil {
+		if existing.HasPrivateKey() || b.Key == nil {
+			e := NewEntry(existing.bundle.Leaf, existing.HasPrivateKey())
+			e.File = existing.path
+			return Imported{Entry: e}, nil
+		}
+		name = filepath.Base(existing.path) // add the key to the same file
+	} else if name, err = s.freeName(tp); err != nil {
+		return Imported{}, fmt.Errorf("import %s into store %s: %w", tp, s.name, err)
+	}
+
+	data, err := pfx.EncodeStore(b)
+	if err != nil {
+		return Imported{}, fmt.Errorf("import %s into store %s: %w", tp, s.name, err)
+	}
+	if err := platform.WriteFileAtomic(s.dir, name, data); err != nil {
+		return Imported{}, fmt.Errorf("import %s into store %s: %w", tp, s.name, err)
+	}
+	e := NewEntry(b.Leaf, b.Key != nil)
+	e.File = filepath.Join(s.dir, name)
+	s.updateIndex(func(m map[string]indexEntry) {
+		if fi, err := os.Lstat(e.File); err == nil {
+			m[name] = indexEntry{Name: name, Size: fi.Size(), ModTime: fi.ModTime().UnixNano(), Entry: e}
+		}
+	})
+	return Imported{Entry: e, Added: true}, nil
+}
+
+// freeName picks the first of .NET's names for tp that no file has.
+func (s *fileStore) freeName(tp thumbprint.Thumbprint) (string, error) {
+	for _, name := range candidates(tp) {
+		if _, err := os.Lstat(filepath.Join(s.dir, name)); errors.Is(err, fs.ErrNotExist) {
+			return name, nil
+		}
+	}
+	return "", fmt.Errorf("all %d file names for %s are taken by other files in %s", maxCollisions+1, tp, s.dir)
+}
+
+func (s *fileStore) Remove(tp thumbprint.Thumbprint) error {
+	if _, err := os.Stat(s.dir); errors.Is(err, fs.ErrNotExist) {
+		return &NotFoundError{Thumbprint: tp, Store: s.name}
+	}
+	lock, err := s.prepareWrite()
+	if err != nil {
+		return fmt.Errorf("remove %s from store %s: %w", tp, s.name, err)
+	}
+	defer lock.Unlock()
+
+	// Every file that holds tp goes, so the certificate does not come back
+	// from a .1.pfx copy.
+	var paths []string
+	for {
+		id, err := s.find(tp)
+		if errors.Is(err, ErrNotFound) {
+			break
+		}
+		if err != nil {
+			return fmt.Errorf("remove %s from store %s: %w", tp, s.name, err)
+		}
+		if err := os.Remove(id.path); err != nil {
+			return fmt.Errorf("remove %s from store %s: %w", tp, s.name, err)
+		}
+		paths = append(paths, id.path)
+	}
+	if len(paths) == 0 {
+		return &NotFoundError{Thumbprint: tp, Store: s.name}
+	}
+	if err := platform.SyncDir(s.dir); err != nil {
+		return fmt.Errorf("remove %s from store %s: %w", tp, s.name, err)
+	}
+	s.updateIndex(func(m map[string]indexEntry) {
+		for _, p := range paths {
+			delete(m, filepath.Base(p))
+		}
+	})
+	return nil
+}
+
+func (s *fileStore) Export(tp thumbprint.Thumbprint, withKey bool) (*pfx.Bundle, error) {
+	id, err := s.find(tp)
+	if err != nil {
+		return nil, err
+	}
+	b := *id.bundle
+	if !withKey {
+		b.Key = nil
+		return &b, nil
+	}
+	if b.Key == nil {
+		return nil, fmt.Errorf("export %s from store %s: %w", tp, s.name, ErrNoPrivateKey)
+	}
+	if err := checkKeyFile(id.path); err != nil {
+		return nil, err
+	}
+	return &b, nil
+}

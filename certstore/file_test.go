@@ -1,0 +1,241 @@
+//go:build !windows
+
+package certstore
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/certctl/certctl/pfx"
+	"github.com/certctl/certctl/platform"
+	"github.com/certctl/certctl/thumbprint"
+)
+
+func openFileStore(t *testing.T) (Store, string) {
+	t.Helper()
+	root := t.TempDir()
+	s, err := Open("My", Options{Dir: root})
+	require.NoError(t, err)
+	return s, filepath.Join(root, "my")
+}
+
+func TestFileConformance(t *testing.T) {
+	testConformance(t, func(t *testing.T) (Store, func() Store) {
+		root := t.TempDir()
+		s, err := Open("My", Options{Dir: root})
+		require.NoError(t, err)
+		return s, func() Store {
+			s, err := Open("my", Options{Dir: root})
+			require.NoError(t, err)
+			return s
+		}
+	})
+}
+
+func TestFileLayoutIsDotNets(t *testing.T) {
+	s, dir := openFileStore(t)
+	a := mint(t, "certctl layout", "rsa", nil)
+	res, err := s.Import(a, ImportOptions{})
+	require.NoError(t, err)
+
+	tp := thumbprint.Of(a.Leaf)
+	path := filepath.Join(dir, tp.String()+".pfx")
+	assert.Equal(t, path, res.Entry.File)
+	fi, err := os.Stat(path)
+	require.NoError(t, err)
+	assert.Equal(t, os.FileMode(0o600), fi.Mode().Perm())
+	di, err := os.Stat(dir)
+	require.NoError(t, err)
+	assert.Equal(t, os.FileMode(0o700), di.Mode().Perm())
+
+	// The file is a PKCS#12 with an empty password, as .NET reads it.
+	data, err := os.ReadFile(path)
+	require.NoError(t, err)
+	b, err := pfx.Decode(data, "")
+	require.NoError(t, err)
+	assert.True(t, b.Leaf.Equal(a.Leaf))
+
+	// Nothing but the certificate ends in .pfx.
+	entries, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	var pfxFiles []string
+	for _, e := range entries {
+		if strings.HasSuffix(e.Name(), ".pfx") {
+			pfxFiles = append(pfxFiles, e.Name())
+		}
+	}
+	assert.Equal(t, []string{tp.String() + ".pfx"}, pfxFiles)
+}
+
+func TestStoreNamesAreFolders(t *testing.T) {
+	root := t.TempDir()
+	for _, name := range []string{"Root", "trustedpeople", "CA", "my-custom_1"} {
+		s, err := Open(name, Options{Dir: root})
+		require.NoError(t, err)
+		_, err = s.Import(mint(t, "certctl "+name, "ecdsa", nil), ImportOptions{})
+		require.NoError(t, err)
+		assert.DirExists(t, filepath.Join(root, strings.ToLower(name)))
+	}
+	for _, bad := range []string{"../my", "a/b", ".", strings.Repeat("x", 65)} {
+		_, err := Open(bad, Options{Dir: root})
+		assert.True(t, errors.Is(err, ErrInvalidName), bad)
+	}
+}
+
+// writeDotNetFile writes a certificate as .NET does, behind certctl's back.
+func writeDotNetFile(t *testing.T, dir, name string, b *pfx.Bundle) string {
+	t.Helper()
+	data, err := pfx.EncodeStore(b)
+	require.NoError(t, err)
+	require.NoError(t, os.MkdirAll(dir, 0o700))
+	path := filepath.Join(dir, name)
+	require.NoError(t, os.WriteFile(path, data, 0o600))
+	return path
+}
+
+func TestIndexFollowsChangesMadeByOthers(t *testing.T) {
+	s, dir := openFileStore(t)
+	a := mint(t, "certctl index A", "ecdsa", nil)
+	_, err := s.Import(a, ImportOptions{})
+	require.NoError(t, err)
+	list, err := s.List()
+	require.NoError(t, err)
+	require.Len(t, list, 1)
+	require.FileExists(t, filepath.Join(dir, indexName))
+
+	// .NET adds one, under a collision name.
+	b := mint(t, "certctl index B", "ecdsa", nil)
+	writeDotNetFile(t, dir, thumbprint.Of(b.Leaf).String()+".1.pfx", b)
+	list, err = s.List()
+	require.NoError(t, err)
+	require.Len(t, list, 2)
+
+	// A person replaces A's file with another certificate of the same size
+	// class: the index must notice the change, not trust the name.
+	c := mint(t, "certctl index C", "ecdsa", nil)
+	pathA := filepath.Join(dir, thumbprint.Of(a.Leaf).String()+".pfx")
+	require.NoError(t, os.Remove(pathA))
+	writeDotNetFile(t, dir, "renamed-by-hand.pfx", c)
+	list, err = s.List()
+	require.NoError(t, err)
+	require.Len(t, list, 2)
+	subjects := []string{list[0].Subject, list[1].Subject}
+	assert.Equal(t, []string{"CN=certctl index B", "CN=certctl index C"}, subjects)
+
+	// Found by thumbprint though its name is not .NET's.
+	id, err := s.Find(thumbprint.Of(c.Leaf))
+	require.NoError(t, err)
+	assert.True(t, id.Certificate().Equal(c.Leaf))
+}
+
+func TestDamagedIndexIsRebuilt(t *testing.T) {
+	s, dir := openFileStore(t)
+	a := mint(t, "certctl damaged index", "ecdsa", nil)
+	_, err := s.Import(a, ImportOptions{})
+	require.NoError(t, err)
+	for _, junk := range []string{"", "{", `{"version":99}`, `{"version":1,"entries":[{"name":"../../etc/passwd.pfx"}]}`} {
+		require.NoError(t, os.WriteFile(filepath.Join(dir, indexName), []byte(junk), 0o600))
+		list, err := s.List()
+		require.NoError(t, err)
+		require.Len(t, list, 1, "index %q", junk)
+		assert.Equal(t, thumbprint.Of(a.Leaf), list[0].Thumbprint)
+		assert.Equal(t, filepath.Join(dir, thumbprint.Of(a.Leaf).String()+".pfx"), list[0].File)
+	}
+}
+
+func TestIndexHoldsNoKey(t *testing.T) {
+	s, dir := openFileStore(t)
+	a := mint(t, "certctl index secrets", "rsa", nil)
+	_, err := s.Import(a, ImportOptions{})
+	require.NoError(t, err)
+	_, err = s.List()
+	require.NoError(t, err)
+	idx, err := os.ReadFile(filepath.Join(dir, indexName))
+	require.NoError(t, err)
+	pem, err := pfx.EncodePEM(a, true)
+	require.NoError(t, err)
+	keyPEM := pem[strings.Index(string(pem), "-----BEGIN PRIVATE KEY"):]
+	body := strings.Split(string(keyPEM), "\n")[2] // a line of base64 key material
+	assert.NotContains(t, string(idx), body)
+	assert.NotContains(t, string(idx), "PRIVATE")
+}
+
+func TestUnreadableAndSymlinkedFilesAreReported(t *testing.T) {
+	s, dir := openFileStore(t)
+	a := mint(t, "certctl good", "ecdsa", nil)
+	_, err := s.Import(a, ImportOptions{})
+	require.NoError(t, err)
+
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "junk.pfx"), []byte("not a pfx"), 0o600))
+	outside := writeDotNetFile(t, t.TempDir(), "outside.pfx", mint(t, "certctl outside", "ecdsa", nil))
+	require.NoError(t, os.Symlink(outside, filepath.Join(dir, "link.pfx")))
+
+	list, err := s.List()
+	require.Error(t, err)
+	assert.True(t, errors.Is(err, ErrUnreadable))
+	assert.Contains(t, err.Error(), "junk.pfx")
+	assert.Contains(t, err.Error(), "link.pfx")
+	require.Len(t, list, 1)
+	assert.Equal(t, "CN=certctl good", list[0].Subject)
+}
+
+func TestKeyWithLoosePermissionsIsRefused(t *testing.T) {
+	s, dir := openFileStore(t)
+	a := mint(t, "certctl loose", "ecdsa", nil)
+	_, err := s.Import(a, ImportOptions{})
+	require.NoError(t, err)
+	path := filepath.Join(dir, thumbprint.Of(a.Leaf).String()+".pfx")
+	require.NoError(t, os.Chmod(path, 0o644))
+
+	id, err := s.Find(thumbprint.Of(a.Leaf))
+	require.NoError(t, err, "the certificate itself is still readable")
+	_, err = id.Signer()
+	require.Error(t, err)
+	assert.True(t, errors.Is(err, platform.ErrUnsafePermissions))
+	assert.Contains(t, err.Error(), "chmod 600 "+path)
+
+	require.NoError(t, os.Chmod(path, 0o600))
+	require.NoError(t, os.Chmod(dir, 0o777))
+	_, err = s.Import(mint(t, "certctl other", "ecdsa", nil), ImportOptions{})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "chmod 700 "+dir)
+}
+
+func TestFailedImportLeavesStoreAsItWas(t *testing.T) {
+	s, dir := openFileStore(t)
+	a := mint(t, "certctl before", "ecdsa", nil)
+	_, err := s.Import(a, ImportOptions{})
+	require.NoError(t, err)
+	before := snapshot(t, dir)
+
+	// A key that is not the certificate's is refused before anything is
+	// written.
+	bad := mint(t, "certctl bad", "ecdsa", nil)
+	bad.Key = mint(t, "other", "ecdsa", nil).Key
+	_, err = s.Import(bad, ImportOptions{})
+	require.Error(t, err)
+	assert.Equal(t, before, snapshot(t, dir))
+}
+
+// snapshot maps each certificate file's name to its bytes.
+func snapshot(t *testing.T, dir string) map[string]string {
+	t.Helper()
+	m := map[string]string{}
+	entries, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	for _, e := range entries {
+		if e.Name() == lockName {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join(dir, e.Name()))
+		require.NoError(t, err)
+		m[e.Name()] = string(b)
+	}
+	return m
+}

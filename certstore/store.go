@@ -1,0 +1,259 @@
+// Package certstore is a per-user certificate store: certificates with their
+// private keys, found by thumbprint, that sign without handing out the key.
+//
+// Open a store by name ("My" holds the user's own certificates with keys; the
+// other names are in StoreNames), then List, Find, Import, Remove or Export:
+//
+//	s, err := certstore.Open("My", certstore.Options{})
+//	if err != nil { ... }
+//	defer s.Close()
+//	id, err := s.Find(tp)            // ErrNotFound if absent
+//	signer, err := id.Signer()      // ErrNoPrivateKey if it has none
+//
+// There is one backend per platform behind the same interfaces. On Linux and
+// macOS it is a folder per store with one PKCS#12 file per certificate, laid
+// out as .NET lays out its own CurrentUser stores on Linux, so .NET and
+// PowerShell 7 share it. On Windows it is the system CurrentUser store.
+//
+// Every method that changes a store either completes or leaves the store as
+// it was.
+package certstore
+
+import (
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/rsa"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/certctl/certctl/pfx"
+	"github.com/certctl/certctl/thumbprint"
+)
+
+// Store is one named certificate store.
+//
+// Find, Remove and Export return an error matching ErrNotFound when no
+// certificate has the thumbprint. A change that fails leaves the store as it
+// was.
+type Store interface {
+	// Name is the store's canonical name, such as "My".
+	Name() string
+	// Location says where the store lives, for messages: a folder, or
+	// "CurrentUser\My" on Windows.
+	Location() string
+	// List returns every certificate in the store, sorted by subject then
+	// thumbprint. Entries that cannot be read are left out and reported in
+	// an error matching ErrUnreadable, returned together with the readable
+	// entries.
+	List() ([]Entry, error)
+	// Find returns the certificate with thumbprint tp.
+	Find(tp thumbprint.Thumbprint) (Identity, error)
+	// Import adds b to the store. Importing a certificate that is already
+	// there is not an error: Imported.Added is false then. A certificate
+	// with a key replaces the same certificate stored without one.
+	Import(b *pfx.Bundle, opts ImportOptions) (Imported, error)
+	// Remove deletes the certificate with thumbprint tp and its key.
+	Remove(tp thumbprint.Thumbprint) error
+	// Export returns the certificate, its chain and, when withKey is set,
+	// its private key. It fails with ErrNotExportable when the key may not
+	// leave the store, and with ErrNoPrivateKey when withKey is set and
+	// there is none.
+	Export(tp thumbprint.Thumbprint, withKey bool) (*pfx.Bundle, error)
+	// Close releases the store.
+	Close() error
+}
+
+// Identity is a certificate in a store and, when it has one, its private key.
+type Identity interface {
+	Thumbprint() thumbprint.Thumbprint
+	Certificate() *x509.Certificate
+	// Chain is the rest of the certificate chain as it was imported,
+	// issuer first; it may be empty.
+	Chain() []*x509.Certificate
+	HasPrivateKey() bool
+	// Signer signs with the certificate's private key without exporting
+	// it. It fails with ErrNoPrivateKey when there is no key, and with an
+	// error matching platform.ErrUnsafePermissions when others could read
+	// or replace the key.
+	Signer() (crypto.Signer, error)
+}
+
+// ImportOptions changes how Import stores a key.
+type ImportOptions struct {
+	// Exportable lets the key leave the store again through Export. The
+	// Windows store honours it, as Import-PfxCertificate -Exportable does;
+	// the file store keeps keys in files, which are always exportable.
+	Exportable bool
+}
+
+// Imported reports what Import did.
+type Imported struct {
+	Entry Entry
+	// Added is false when the certificate was already in the store.
+	Added bool
+}
+
+// Entry describes a certificate in a store without its key.
+type Entry struct {
+	Thumbprint    thumbprint.Thumbprint `json:"thumbprint"`
+	Subject       string                `json:"subject"`
+	Issuer        string                `json:"issuer"`
+	SerialNumber  string                `json:"serialNumber"`
+	NotBefore     time.Time             `json:"notBefore"`
+	NotAfter      time.Time             `json:"notAfter"`
+	HasPrivateKey bool                  `json:"hasPrivateKey"`
+	KeyAlgorithm  string                `json:"keyAlgorithm"`
+	// File is where the file store keeps the certificate; empty on Windows.
+	File string `json:"file,omitempty"`
+}
+
+// DaysLeft is the number of whole days from now until NotAfter; negative once
+// the certificate has expired.
+func (e Entry) DaysLeft(now time.Time) int {
+	d := e.NotAfter.Sub(now)
+	days := int(d / (24 * time.Hour))
+	if d < 0 && d%(24*time.Hour) != 0 {
+		days--
+	}
+	return days
+}
+
+// NewEntry describes cert.
+func NewEntry(cert *x509.Certificate, hasKey bool) Entry {
+	return Entry{
+		Thumbprint:    thumbprint.Of(cert),
+		Subject:       cert.Subject.String(),
+		Issuer:        cert.Issuer.String(),
+		SerialNumber:  strings.ToUpper(cert.SerialNumber.Text(16)),
+		NotBefore:     cert.NotBefore.UTC(),
+		NotAfter:      cert.NotAfter.UTC(),
+		HasPrivateKey: hasKey,
+		KeyAlgorithm:  KeyAlgorithm(cert.PublicKey),
+	}
+}
+
+// KeyAlgorithm names a public key's type and size, such as "RSA 2048" or
+// "ECDSA P-256".
+func KeyAlgorithm(pub crypto.PublicKey) string {
+	switch k := pub.(type) {
+	case *rsa.PublicKey:
+		return fmt.Sprintf("RSA %d", k.N.BitLen())
+	case *ecdsa.PublicKey:
+		return "ECDSA " + k.Curve.Params().Name
+	case ed25519.PublicKey:
+		return "Ed25519"
+	default:
+		return fmt.Sprintf("%T", pub)
+	}
+}
+
+var (
+	// ErrNotFound means no certificate in the store has the thumbprint.
+	ErrNotFound = errors.New("certificate not found")
+	// ErrNoPrivateKey means the certificate has no private key in the store.
+	ErrNoPrivateKey = errors.New("certificate has no private key in the store")
+	// ErrNotExportable means the key was imported as non-exportable.
+	ErrNotExportable = errors.New("private key is not exportable")
+	// ErrUnreadable is matched by List's error when some files could not
+	// be read.
+	ErrUnreadable = errors.New("unreadable store entries")
+	// ErrInvalidName means a store name is not one certctl can open.
+	ErrInvalidName = errors.New("invalid store name")
+	// ErrUnsupported means the platform has no store backend.
+	ErrUnsupported = errors.New("certificate store not supported on this platform")
+)
+
+// NotFoundError names the thumbprint and store of ErrNotFound.
+type NotFoundError struct {
+	Thumbprint thumbprint.Thumbprint
+	Store      string
+}
+
+func (e *NotFoundError) Error() string {
+	return fmt.Sprintf("certificate %s not found in store %s", e.Thumbprint, e.Store)
+}
+
+// Is makes errors.Is(err, ErrNotFound) true.
+func (e *NotFoundError) Is(target error) bool { return target == ErrNotFound }
+
+// UnreadableError lists the store files that List had to leave out.
+type UnreadableError struct {
+	Problems []error
+}
+
+func (e *UnreadableError) Error() string {
+	msgs := make([]string, len(e.Problems))
+	for i, p := range e.Problems {
+		msgs[i] = p.Error()
+	}
+	return fmt.Sprintf("%d store entries could not be read: %s", len(e.Problems), strings.Join(msgs, "; "))
+}
+
+// Is makes errors.Is(err, ErrUnreadable) true.
+func (e *UnreadableError) Is(target error) bool { return target == ErrUnreadable }
+
+// Unwrap returns the problems.
+func (e *UnreadableError) Unwrap() []error { return e.Problems }
+
+// Options configure Open.
+type Options struct {
+	// Dir is the folder that holds one folder per store. Empty means the
+	// platform's default: .NET's store folder on Linux, certctl's own on
+	// macOS. Windows has the system store instead, and Dir must be empty.
+	Dir string
+}
+
+// StoreNames are the well-known store names, as Windows and .NET spell them.
+var StoreNames = []string{"My", "Root", "CA", "TrustedPeople", "TrustedPublisher", "AuthRoot", "Disallowed", "AddressBook"}
+
+// CanonicalName returns the well-known spelling of a store name given in any
+// case ("my" gives "My"), or name itself for a custom store. Custom names may
+// use letters, digits, '-' and '_', up to 64 characters; anything else
+// matches ErrInvalidName.
+func CanonicalName(name string) (string, error) {
+	if name == "" {
+		return "My", nil
+	}
+	for _, n := range StoreNames {
+		if strings.EqualFold(n, name) {
+			return n, nil
+		}
+	}
+	if len(name) > 64 || strings.IndexFunc(name, func(r rune) bool {
+		return !(r == '-' || r == '_' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z')
+	}) >= 0 {
+		return "", fmt.Errorf("%w %q: use one of %s, or a name of letters, digits, '-' and '_'", ErrInvalidName, name, strings.Join(StoreNames, ", "))
+	}
+	return name, nil
+}
+
+// Open opens the store called name ("My" when empty). It does not create
+// anything: a store that does not exist yet lists as empty, and the first
+// Import creates it.
+func Open(name string, opts Options) (Store, error) {
+	canon, err := CanonicalName(name)
+	if err != nil {
+		return nil, err
+	}
+	return openBackend(canon, opts)
+}
+
+// checkBundle refuses what no backend should store: no certificate, or a key
+// that is not the certificate's.
+func checkBundle(b *pfx.Bundle) error {
+	if b == nil || b.Leaf == nil {
+		return pfx.ErrNoCertificate
+	}
+	if b.Key == nil {
+		return nil
+	}
+	pub, ok := b.Key.Public().(interface{ Equal(crypto.PublicKey) bool })
+	if !ok || !pub.Equal(b.Leaf.PublicKey) {
+		return pfx.ErrKeyMismatch
+	}
+	return nil
+}
