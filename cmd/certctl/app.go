@@ -1,0 +1,250 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/certctl/certctl/certstore"
+	"github.com/certctl/certctl/platform"
+)
+
+// run is main without os.Exit, so deferred closes run and tests can call it.
+func run(args []string, e *env) int {
+	app := newApp(e)
+	err := app.Run(hoistFlags(app, args))
+	if err != nil {
+		printError(e.stderr, err)
+	}
+	return exitCode(err)
+}
+
+func printError(w io.Writer, err error) {
+	fmt.Fprintf(w, "certctl: error: %v\n", err)
+	for _, h := range hints(err) {
+		fmt.Fprintf(w, "certctl: hint: %s\n", h)
+	}
+}
+
+// hints suggests the fix for errors whose message alone does not.
+func hints(err error) []string {
+	var ue *usageError
+	switch {
+	case errors.As(err, &ue):
+		return []string{"run 'certctl help' or 'certctl COMMAND --help' for usage"}
+	case errors.Is(err, platform.ErrNoHome):
+		return []string{"set CERTCTL_STORE_DIR or pass --store-dir to say where the store lives"}
+	case errors.Is(err, certstore.ErrNotFound):
+		return []string{"'certctl list' shows the thumbprints in the store; use --store to look in another store"}
+	}
+	return nil
+}
+
+// Flags shared by several commands. They are accepted before or after the
+// command name.
+var (
+	storeDirFlag = &cli.StringFlag{
+		Name:    "store-dir",
+		Usage:   "folder that holds the stores (default: .NET's CurrentUser store folder)",
+		EnvVars: []string{"CERTCTL_STORE_DIR"},
+	}
+	storeFlag = &cli.StringFlag{
+		Name:  "store",
+		Usage: "store `NAME`: My, Root, CA, TrustedPeople, ...",
+		Value: "My",
+	}
+	outputFlag = &cli.StringFlag{
+		Name:    "output",
+		Aliases: []string{"o"},
+		Usage:   "output `FORMAT`: table or json",
+		Value:   "table",
+	}
+	passwordFileFlag = &cli.StringFlag{
+		Name:  "password-file",
+		Usage: "read the PFX password from the first line of `FILE`",
+	}
+	passwordStdinFlag = &cli.BoolFlag{
+		Name:  "password-stdin",
+		Usage: "read the PFX password from standard input",
+	}
+)
+
+func newApp(e *env) *cli.App {
+	h := &handlers{env: e}
+	app := &cli.App{
+		Name:  "certctl",
+		Usage: "manage your certificate store and sign in to Azure with it",
+		Description: `certctl keeps certificates and their private keys in your user store
+(.NET's CurrentUser store folder on Linux, shared with PowerShell 7 and .NET)
+and finds them by thumbprint.
+
+Examples:
+   certctl import app.pfx --password-file pw.txt
+   certctl list
+   certctl show 3A5F0C2B9E8D7A6F5E4D3C2B1A09F8E7D6C5B4A3`,
+		Flags:                []cli.Flag{storeDirFlag, outputFlag},
+		Commands:             h.commands(),
+		Reader:               e.stdin,
+		Writer:               e.stdout,
+		ErrWriter:            e.stderr,
+		HideVersion:          true,
+		EnableBashCompletion: false,
+		ExitErrHandler:       func(*cli.Context, error) {},
+		OnUsageError: func(_ *cli.Context, err error, _ bool) error {
+			return &usageError{err.Error()}
+		},
+		Action: func(c *cli.Context) error {
+			if c.Args().Present() {
+				return &usageError{fmt.Sprintf("unknown command %q", c.Args().First())}
+			}
+			return cli.ShowAppHelp(c)
+		},
+	}
+	for _, cmd := range app.Commands {
+		cmd.OnUsageError = app.OnUsageError
+	}
+	return app
+}
+
+// handlers holds what every command needs; each command is a method.
+type handlers struct {
+	env *env
+}
+
+func (h *handlers) commands() []*cli.Command {
+	return []*cli.Command{
+		h.importCommand(),
+		h.listCommand(),
+		h.showCommand(),
+		h.exportCommand(),
+		h.removeCommand(),
+		h.thumbprintCommand(),
+	}
+}
+
+// openStore opens the store named by --store under --store-dir.
+func openStore(c *cli.Context) (certstore.Store, error) {
+	return certstore.Open(c.String("store"), certstore.Options{Dir: c.String("store-dir")})
+}
+
+// outputFormat reads --output, set before or after the command.
+func outputFormat(c *cli.Context) (string, error) {
+	f := strings.ToLower(c.String("output"))
+	switch f {
+	case "table", "json":
+		return f, nil
+	}
+	return "", &usageError{fmt.Sprintf("--output %q: use table or json", c.String("output"))}
+}
+
+// wantArgs checks the number of positional arguments.
+func wantArgs(c *cli.Context, min, max int, what string) error {
+	n := c.NArg()
+	if n < min {
+		return &usageError{fmt.Sprintf("%s: missing %s", c.Command.Name, what)}
+	}
+	if max >= 0 && n > max {
+		return &usageError{fmt.Sprintf("%s: unexpected argument %q (flags may come before or after arguments)", c.Command.Name, c.Args().Get(max))}
+	}
+	return nil
+}
+
+// hoistFlags moves a command's flags in front of its arguments, so that
+// "certctl export TP --out f.pfx" means what it says: urfave/cli stops
+// reading flags at the first argument and would take "--out" as one. Global
+// flags given before the command move after its name when the command has
+// them too, so they are read wherever they are typed. A "--" ends the flags
+// as usual.
+func hoistFlags(app *cli.App, args []string) []string {
+	if len(args) < 2 {
+		return args
+	}
+	// Split the global flags (each with its value) from the rest.
+	var global [][]string
+	i := 1
+	for i < len(args) && strings.HasPrefix(args[i], "-") && args[i] != "--" {
+		tok := []string{args[i]}
+		if takesValue(app.Flags, args[i]) && i+1 < len(args) {
+			i++
+			tok = append(tok, args[i])
+		}
+		global = append(global, tok)
+		i++
+	}
+	var cmd *cli.Command
+	if i < len(args) {
+		cmd = app.Command(args[i])
+	}
+	if cmd == nil {
+		return args
+	}
+	before, after := []string{args[0]}, []string{args[i]}
+	for _, tok := range global {
+		if hasFlag(cmd.Flags, tok[0]) {
+			after = append(after, tok...)
+		} else {
+			before = append(before, tok...)
+		}
+	}
+	var positional []string
+	for i++; i < len(args); i++ {
+		a := args[i]
+		switch {
+		case a == "--":
+			positional = append(positional, args[i+1:]...)
+			i = len(args)
+		case strings.HasPrefix(a, "-") && a != "-":
+			after = append(after, a)
+			if takesValue(cmd.Flags, a) && i+1 < len(args) {
+				i++
+				after = append(after, args[i])
+			}
+		default:
+			positional = append(positional, a)
+		}
+	}
+	out := append(before, after...)
+	if len(positional) > 0 {
+		out = append(out, "--")
+	}
+	return append(out, positional...)
+}
+
+func flagName(arg string) string {
+	name := strings.TrimLeft(arg, "-")
+	if i := strings.IndexByte(name, '='); i >= 0 {
+		name = name[:i]
+	}
+	return name
+}
+
+func lookupFlag(flags []cli.Flag, arg string) cli.Flag {
+	name := flagName(arg)
+	for _, f := range flags {
+		for _, n := range f.Names() {
+			if n == name {
+				return f
+			}
+		}
+	}
+	return nil
+}
+
+func hasFlag(flags []cli.Flag, arg string) bool { return lookupFlag(flags, arg) != nil }
+
+// takesValue reports whether the flag token arg names a flag that reads the
+// next argument as its value.
+func takesValue(flags []cli.Flag, arg string) bool {
+	if strings.Contains(arg, "=") {
+		return false
+	}
+	f := lookupFlag(flags, arg)
+	if f == nil {
+		return false
+	}
+	_, isBool := f.(*cli.BoolFlag)
+	return !isBool
+}

@@ -1,0 +1,74 @@
+package main
+
+import (
+	"errors"
+	"io/fs"
+
+	"github.com/certctl/certctl/certstore"
+	"github.com/certctl/certctl/pfx"
+	"github.com/certctl/certctl/thumbprint"
+)
+
+// Exit codes. They are part of certctl's interface: scripts test them, so a
+// code never changes meaning and is never renumbered.
+const (
+	exitOK       = 0 // success
+	exitError    = 1 // any other failure
+	exitUsage    = 2 // unknown command or flag, missing or extra argument
+	exitNotFound = 3 // no certificate with that thumbprint in the store
+	exitBadInput = 4 // wrong password, or a file or thumbprint certctl cannot use
+)
+
+// usageError is a mistake in the command line.
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+
+// inputError marks a failure caused by what the user gave (a file, a
+// password, a thumbprint), for exitBadInput.
+type inputError struct{ err error }
+
+func (e *inputError) Error() string { return e.err.Error() }
+func (e *inputError) Unwrap() error { return e.err }
+
+func badInput(err error) error {
+	if err == nil {
+		return nil
+	}
+	return &inputError{err}
+}
+
+// exitCode maps an error to the exit code the README documents.
+func exitCode(err error) int {
+	var ue *usageError
+	var ie *inputError
+	switch {
+	case err == nil:
+		return exitOK
+	case errors.As(err, &ue):
+		return exitUsage
+	case errors.Is(err, certstore.ErrNotFound):
+		return exitNotFound
+	case errors.As(err, &ie),
+		errors.Is(err, thumbprint.ErrInvalid),
+		isPFXError(err):
+		return exitBadInput
+	case errors.Is(err, fs.ErrNotExist):
+		return exitBadInput
+	}
+	return exitError
+}
+
+func isPFXError(err error) bool {
+	for _, target := range []error{
+		pfx.ErrIncorrectPassword, pfx.ErrNoPrivateKey, pfx.ErrMultipleKeys,
+		pfx.ErrKeyMismatch, pfx.ErrNoCertificate, pfx.ErrNotPFX, pfx.ErrBER,
+		pfx.ErrTooLarge, pfx.ErrTooManyIterations, pfx.ErrUnsupported,
+		pfx.ErrPasswordEncoding,
+	} {
+		if errors.Is(err, target) {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,121 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/certctl/certctl/certstore"
+	"github.com/certctl/certctl/pfx"
+	"github.com/certctl/certctl/thumbprint"
+)
+
+func (h *handlers) importCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "import",
+		Usage:     "add certificates with their private keys from PFX or PEM files to a store",
+		ArgsUsage: "FILE...",
+		Description: `Each FILE is a PKCS#12 file (.pfx, .p12) or a PEM file holding the
+certificate and its private key; with --key the key comes from a second PEM
+file. The password is read from --password-file, --password-stdin or
+$CERTCTL_PFX_PASSWORD; without one certctl tries the empty password and then
+asks, if there is a terminal. Importing a certificate that is already in the
+store is not an error. If any file fails, nothing is imported.
+
+Examples:
+   certctl import app.pfx --password-file pw.txt
+   printf '%s' "$PFX_PASSWORD" | certctl import app.pfx --password-stdin
+   certctl import cert.pem --key key.pem --store TrustedPeople`,
+		Flags: []cli.Flag{
+			storeFlag, storeDirFlag, outputFlag, passwordFileFlag, passwordStdinFlag,
+			&cli.StringFlag{Name: "key", Usage: "PEM `FILE` with the private key of a PEM certificate"},
+			&cli.BoolFlag{Name: "exportable", Usage: "let the key be exported again (Windows store; file-store keys always are)"},
+		},
+		Action: h.importAction,
+	}
+}
+
+type importedJSON struct {
+	File       string                `json:"file"`
+	Thumbprint thumbprint.Thumbprint `json:"thumbprint"`
+	Subject    string                `json:"subject"`
+	Added      bool                  `json:"added"`
+	Store      string                `json:"store"`
+}
+
+func (h *handlers) importAction(c *cli.Context) error {
+	if err := wantArgs(c, 1, -1, "FILE to import"); err != nil {
+		return err
+	}
+	format, err := outputFormat(c)
+	if err != nil {
+		return err
+	}
+	keyFile := c.String("key")
+	if keyFile != "" && c.NArg() > 1 {
+		return &usageError{"--key goes with a single certificate FILE"}
+	}
+
+	// Read and check every file before the store changes.
+	pw := &passwordReader{c: c, e: h.env}
+	bundles := make([]*pfx.Bundle, c.NArg())
+	for i, path := range c.Args().Slice() {
+		data, err := readInput(path)
+		if err != nil {
+			return err
+		}
+		if keyFile != "" {
+			keyData, err := readInput(keyFile)
+			if err != nil {
+				return err
+			}
+			b, err := pfx.DecodePEM(data, keyData)
+			if err != nil {
+				return badInput(fmt.Errorf("%s with key %s: %w", path, keyFile, err))
+			}
+			bundles[i] = b
+			continue
+		}
+		if bundles[i], err = pw.decode(path, data); err != nil {
+			return err
+		}
+	}
+
+	s, err := openStore(c)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	var done []certstore.Imported
+	for _, b := range bundles {
+		res, err := s.Import(b, certstore.ImportOptions{Exportable: c.Bool("exportable")})
+		if err != nil {
+			// Leave the store as it was: take back what this command added.
+			for _, d := range done {
+				if d.Added {
+					if rerr := s.Remove(d.Entry.Thumbprint); rerr != nil {
+						h.env.warnf("could not take back %s after the failure: %v", d.Entry.Thumbprint, rerr)
+					}
+				}
+			}
+			return err
+		}
+		done = append(done, res)
+	}
+
+	if format == "json" {
+		out := make([]importedJSON, len(done))
+		for i, d := range done {
+			out[i] = importedJSON{File: c.Args().Get(i), Thumbprint: d.Entry.Thumbprint, Subject: d.Entry.Subject, Added: d.Added, Store: s.Name()}
+		}
+		return writeJSON(h.env.stdout, out)
+	}
+	t := newTable(h.env.stdout)
+	for _, d := range done {
+		t.row(d.Entry.Thumbprint.String(), d.Entry.Subject)
+		if !d.Added {
+			h.env.infof("%s was already in store %s", d.Entry.Thumbprint, s.Name())
+		}
+	}
+	return t.flush()
+}

@@ -1,0 +1,120 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/certctl/certctl/certstore"
+)
+
+func (h *handlers) listCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "list",
+		Usage: "list the certificates in a store",
+		Description: `Shows each certificate's thumbprint, subject, issuer, expiry, days left and
+whether the store holds its private key.
+
+Examples:
+   certctl list
+   certctl list --store Root --output json
+   certctl list --expiring-within 30d`,
+		Flags: []cli.Flag{
+			storeFlag, storeDirFlag, outputFlag,
+			&cli.StringFlag{Name: "expiring-within", Usage: "only certificates that expire within `DURATION` (30d, 12h, 2w)"},
+		},
+		Action: h.listAction,
+	}
+}
+
+type listedJSON struct {
+	certstore.Entry
+	DaysLeft int `json:"daysLeft"`
+}
+
+func (h *handlers) listAction(c *cli.Context) error {
+	if err := wantArgs(c, 0, 0, ""); err != nil {
+		return err
+	}
+	format, err := outputFormat(c)
+	if err != nil {
+		return err
+	}
+	var within time.Duration
+	if v := c.String("expiring-within"); v != "" {
+		if within, err = parseDays(v); err != nil {
+			return &usageError{fmt.Sprintf("--expiring-within %q: %v", v, err)}
+		}
+	}
+	s, err := openStore(c)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	entries, err := s.List()
+	if err != nil {
+		if !errors.Is(err, certstore.ErrUnreadable) {
+			return err
+		}
+		var ue *certstore.UnreadableError
+		if errors.As(err, &ue) {
+			for _, p := range ue.Problems {
+				h.env.warnf("skipped %v", p)
+			}
+		}
+	}
+	now := h.env.now()
+	if within > 0 {
+		kept := entries[:0]
+		for _, e := range entries {
+			if e.NotAfter.Before(now.Add(within)) {
+				kept = append(kept, e)
+			}
+		}
+		entries = kept
+	}
+
+	if format == "json" {
+		out := make([]listedJSON, len(entries))
+		for i, e := range entries {
+			out[i] = listedJSON{Entry: e, DaysLeft: e.DaysLeft(now)}
+		}
+		return writeJSON(h.env.stdout, out)
+	}
+	if len(entries) == 0 {
+		h.env.infof("store %s (%s) has no certificates", s.Name(), s.Location())
+		return nil
+	}
+	t := newTable(h.env.stdout, "THUMBPRINT", "SUBJECT", "ISSUER", "NOT AFTER", "DAYS LEFT", "KEY")
+	for _, e := range entries {
+		key := "no"
+		if e.HasPrivateKey {
+			key = "yes"
+		}
+		t.row(e.Thumbprint.String(), e.Subject, e.Issuer, e.NotAfter.Format("2006-01-02"), strconv.Itoa(e.DaysLeft(now)), key)
+	}
+	return t.flush()
+}
+
+// parseDays reads a duration that may count days (d) or weeks (w) as well as
+// Go's units.
+func parseDays(s string) (time.Duration, error) {
+	for suffix, unit := range map[string]time.Duration{"d": 24 * time.Hour, "w": 7 * 24 * time.Hour} {
+		if n, ok := strings.CutSuffix(s, suffix); ok {
+			v, err := strconv.ParseFloat(n, 64)
+			if err != nil || v < 0 {
+				return 0, errors.New("use a number of days such as 30d, weeks such as 2w, or hours such as 12h")
+			}
+			return time.Duration(v * float64(unit)), nil
+		}
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d < 0 {
+		return 0, errors.New("use a number of days such as 30d, weeks such as 2w, or hours such as 12h")
+	}
+	return d, nil
+}

@@ -1,0 +1,187 @@
+package main
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/rogpeppe/go-internal/testscript"
+)
+
+func TestMain(m *testing.M) {
+	testscript.Main(m, map[string]func(){
+		"certctl": func() { os.Exit(run(os.Args, newEnv())) },
+	})
+}
+
+// fixtures is the folder of PFX and PEM files made by OpenSSL and keytool.
+var fixtures = filepath.Join("..", "..", "testdata", "pfx")
+
+// fixturePassword protects every password-protected fixture.
+const fixturePassword = "certctl-test"
+
+// TestScripts runs the command-line scenarios in testdata/script. Each runs
+// in its own folder with the fixtures copied in, an empty store in
+// $CERTCTL_STORE_DIR, and $TP_<fixture> holding each fixture's thumbprint as
+// OpenSSL computes it.
+func TestScripts(t *testing.T) {
+	if _, err := exec.LookPath("openssl"); err != nil {
+		t.Fatal("the command-line tests need openssl on PATH (apt-get install openssl)")
+	}
+	tps := fixtureThumbprints(t)
+	testscript.Run(t, testscript.Params{
+		Dir: filepath.Join("testdata", "script"),
+		Setup: func(e *testscript.Env) error {
+			if err := copyFixtures(e.WorkDir); err != nil {
+				return err
+			}
+			e.Setenv("CERTCTL_STORE_DIR", filepath.Join(e.WorkDir, "store"))
+			e.Setenv("HOME", filepath.Join(e.WorkDir, "home"))
+			for k, v := range tps {
+				e.Setenv(k, v)
+			}
+			return os.WriteFile(filepath.Join(e.WorkDir, "pw.txt"), []byte(fixturePassword+"\n"), 0o600)
+		},
+		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+			"exits":    cmdExits,
+			"snapshot": cmdSnapshot,
+		},
+	})
+}
+
+// cmdExits runs a command and checks its exit code:
+//
+//	exits 4 certctl import bad.pfx
+func cmdExits(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) < 2 {
+		ts.Fatalf("usage: exits CODE COMMAND [ARGS...]")
+	}
+	want, err := strconv.Atoi(args[0])
+	ts.Check(err)
+	got := 0
+	if err := ts.Exec(args[1], args[2:]...); err != nil {
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) {
+			ts.Fatalf("%v", err)
+		}
+		got = ee.ExitCode()
+	}
+	if got != want {
+		ts.Fatalf("exit code %d, want %d", got, want)
+	}
+}
+
+// cmdSnapshot writes the name and SHA-256 of every file under a folder
+// (except the lock file) to a file, so a script can show with cmp that a
+// failed command left the store byte for byte as it was:
+//
+//	snapshot $CERTCTL_STORE_DIR before.txt
+func cmdSnapshot(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: snapshot FOLDER OUTFILE")
+	}
+	root := ts.MkAbs(args[0])
+	var lines []string
+	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil
+		}
+		if err != nil || d.IsDir() || d.Name() == ".certctl.lock" {
+			return err
+		}
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(root, path)
+		lines = append(lines, fmt.Sprintf("%x %s", sha256.Sum256(data), rel))
+		return nil
+	})
+	ts.Check(err)
+	sort.Strings(lines)
+	ts.Check(os.WriteFile(ts.MkAbs(args[1]), []byte(strings.Join(lines, "\n")+"\n"), 0o600))
+}
+
+func copyFixtures(dst string) error {
+	entries, err := os.ReadDir(fixtures)
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		if e.IsDir() {
+			continue
+		}
+		data, err := os.ReadFile(filepath.Join(fixtures, e.Name()))
+		if err != nil {
+			return err
+		}
+		if err := os.WriteFile(filepath.Join(dst, e.Name()), data, 0o600); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+var (
+	tpOnce sync.Once
+	tpVars map[string]string
+	tpErr  error
+)
+
+// fixtureThumbprints asks OpenSSL, not certctl, for the thumbprint of the
+// certificate in each fixture the scripts use, so the scripts check certctl
+// against an independent implementation.
+func fixtureThumbprints(t *testing.T) map[string]string {
+	tpOnce.Do(func() {
+		tpVars = map[string]string{}
+		for name, fx := range map[string]struct {
+			args    []string
+			subject string // which certificate of the output, when there are several
+		}{
+			"openssl3_default": {args: []string{"pkcs12", "-in", "openssl3-default.pfx", "-passin", "pass:" + fixturePassword, "-nokeys"}},
+			"chain_root_first": {args: []string{"pkcs12", "-in", "chain-root-first.pfx", "-passin", "pass:" + fixturePassword, "-nokeys"}, subject: "subject=CN = certctl test chain"},
+			"ecdsa_p256":       {args: []string{"pkcs12", "-in", "ecdsa-p256.pfx", "-passin", "pass:" + fixturePassword, "-nokeys"}},
+			"cert_pem":         {args: []string{"x509", "-in", "cert.pem"}},
+			"ec_cert_pem":      {args: []string{"x509", "-in", "ec-cert.pem"}},
+		} {
+			cmd := exec.Command("openssl", fx.args...)
+			cmd.Dir = fixtures
+			pemOut, err := cmd.Output()
+			if err != nil {
+				tpErr = fmt.Errorf("openssl %s: %w", strings.Join(fx.args, " "), err)
+				return
+			}
+			if fx.subject != "" {
+				// openssl prints each certificate's subject before its PEM.
+				for _, chunk := range strings.SplitAfter(string(pemOut), "-----END CERTIFICATE-----") {
+					if strings.Contains(chunk, fx.subject) {
+						pemOut = []byte(chunk[strings.Index(chunk, "-----BEGIN"):])
+					}
+				}
+			}
+			fp := exec.Command("openssl", "x509", "-noout", "-fingerprint", "-sha1")
+			fp.Stdin = bytes.NewReader(pemOut)
+			out, err := fp.Output()
+			if err != nil {
+				tpErr = fmt.Errorf("openssl x509 -fingerprint: %w", err)
+				return
+			}
+			_, hexColons, _ := strings.Cut(strings.TrimSpace(string(out)), "=")
+			tpVars["TP_"+name] = strings.ReplaceAll(hexColons, ":", "")
+		}
+	})
+	if tpErr != nil {
+		t.Fatal(tpErr)
+	}
+	return tpVars
+}
