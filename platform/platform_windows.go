@@ -63,6 +63,25 @@ func LockFile(path string) (*Lock, error) {
 	return &Lock{f: f}, nil
 }
 
+// TryLockFile is LockFile without the wait: it returns a nil Lock and no error
+// when another holder has the lock.
+func TryLockFile(path string) (*Lock, error) {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	ol := new(windows.Overlapped)
+	err = windows.LockFileEx(windows.Handle(f.Fd()), windows.LOCKFILE_EXCLUSIVE_LOCK|windows.LOCKFILE_FAIL_IMMEDIATELY, 0, 1, 0, ol)
+	if err != nil {
+		f.Close()
+		if err == windows.ERROR_LOCK_VIOLATION {
+			return nil, nil
+		}
+		return nil, fmt.Errorf("lock %s: LockFileEx: %w", path, err)
+	}
+	return &Lock{f: f}, nil
+}
+
 // Unlock releases the lock.
 func (l *Lock) Unlock() error {
 	if l == nil || l.f == nil {
