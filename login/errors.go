@@ -125,7 +125,7 @@ func fromResponse(resp *http.Response) error {
 		}
 		return &SignInError{Description: fmt.Sprintf("%s answered %s with a body certctl cannot read", host, resp.Status)}
 	}
-	se := &SignInError{OAuthError: e.Error, Description: firstLine(e.Description)}
+	se := &SignInError{OAuthError: e.Error, Description: cleanDescription(e.Description)}
 	if len(e.Codes) > 0 {
 		se.Code = e.Codes[0]
 	} else if m := aadstsPattern.FindStringSubmatch(e.Description); m != nil {
@@ -145,7 +145,7 @@ func fromText(s string) *SignInError {
 	se := &SignInError{}
 	fmt.Sscan(m[1], &se.Code)
 	i := strings.Index(s, m[0])
-	se.Description = firstLine(s[i:])
+	se.Description = cleanDescription(s[i:])
 	se.Hint = aadstsHints[se.Code]
 	return se
 }
@@ -196,6 +196,19 @@ func hostOf(u any) string {
 	}
 	return p.Host
 }
+
+// cleanDescription keeps what Entra ID says without its code prefix and the
+// trace id and timestamp it appends.
+func cleanDescription(s string) string {
+	s = firstLine(s)
+	s = aadstsPrefix.ReplaceAllString(s, "")
+	if i := strings.Index(s, " Trace ID:"); i >= 0 {
+		s = s[:i]
+	}
+	return strings.TrimSpace(s)
+}
+
+var aadstsPrefix = regexp.MustCompile(`^AADSTS\d+:\s*`)
 
 func firstLine(s string) string {
 	s = strings.TrimSpace(s)

@@ -9,6 +9,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/certctl/certctl/certstore"
+	"github.com/certctl/certctl/login"
 	"github.com/certctl/certctl/platform"
 )
 
@@ -39,6 +40,14 @@ func hints(err error) []string {
 		return []string{"set CERTCTL_STORE_DIR or pass --store-dir to say where the store lives"}
 	case errors.Is(err, certstore.ErrNotFound):
 		return []string{"'certctl list' shows the thumbprints in the store; use --store to look in another store"}
+	}
+	var se *login.SignInError
+	if errors.As(err, &se) && se.Hint != "" {
+		return []string{se.Hint}
+	}
+	var ne *login.NetworkError
+	if errors.As(err, &ne) {
+		return []string{"check the network, a proxy (HTTPS_PROXY) and --environment"}
 	}
 	return nil
 }
@@ -103,9 +112,14 @@ Examples:
 			return cli.ShowAppHelp(c)
 		},
 	}
-	for _, cmd := range app.Commands {
-		cmd.OnUsageError = app.OnUsageError
+	var setUsage func([]*cli.Command)
+	setUsage = func(cmds []*cli.Command) {
+		for _, cmd := range cmds {
+			cmd.OnUsageError = app.OnUsageError
+			setUsage(cmd.Subcommands)
+		}
 	}
+	setUsage(app.Commands)
 	return app
 }
 
@@ -122,6 +136,11 @@ func (h *handlers) commands() []*cli.Command {
 		h.exportCommand(),
 		h.removeCommand(),
 		h.thumbprintCommand(),
+		h.loginCommand(),
+		h.tokenCommand(),
+		h.contextCommand(),
+		h.logoutCommand(),
+		h.environmentCommand(),
 	}
 }
 
@@ -182,6 +201,12 @@ func hoistFlags(app *cli.App, args []string) []string {
 		return args
 	}
 	before, after := []string{args[0]}, []string{args[i]}
+	// Descend to the subcommand, as in "certctl environment add NAME".
+	for i+1 < len(args) && cmd.Command(args[i+1]) != nil {
+		i++
+		cmd = cmd.Command(args[i])
+		after = append(after, args[i])
+	}
 	for _, tok := range global {
 		if hasFlag(cmd.Flags, tok[0]) {
 			after = append(after, tok...)

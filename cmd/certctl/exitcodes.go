@@ -5,6 +5,7 @@ import (
 	"io/fs"
 
 	"github.com/certctl/certctl/certstore"
+	"github.com/certctl/certctl/login"
 	"github.com/certctl/certctl/pfx"
 	"github.com/certctl/certctl/thumbprint"
 )
@@ -17,6 +18,8 @@ const (
 	exitUsage    = 2 // unknown command or flag, missing or extra argument
 	exitNotFound = 3 // no certificate with that thumbprint in the store
 	exitBadInput = 4 // wrong password, or a file or thumbprint certctl cannot use
+	exitSignIn   = 5 // Entra ID refused the sign-in, the certificate cannot sign in, or nobody is signed in
+	exitNetwork  = 6 // the identity service or Resource Manager could not be reached
 )
 
 // usageError is a mistake in the command line.
@@ -49,6 +52,10 @@ func exitCode(err error) int {
 		return exitUsage
 	case errors.Is(err, certstore.ErrNotFound):
 		return exitNotFound
+	case errors.Is(err, login.ErrSignIn), errors.Is(err, login.ErrCertificateUnusable), errors.Is(err, login.ErrNoContext):
+		return exitSignIn
+	case errors.As(err, new(*login.NetworkError)):
+		return exitNetwork
 	case errors.As(err, &ie),
 		errors.Is(err, thumbprint.ErrInvalid),
 		isPFXError(err):

@@ -49,11 +49,14 @@ func readInput(path string) ([]byte, error) {
 // No flag takes the password itself: argv is visible to every user of the
 // machine.
 type passwordReader struct {
-	c     *cli.Context
-	e     *env
-	read  bool
-	value string
-	given bool
+	c *cli.Context
+	e *env
+	// envNames are the environment variables that may hold the password,
+	// in order; nil means $CERTCTL_PFX_PASSWORD.
+	envNames []string
+	read     bool
+	value    string
+	given    bool
 }
 
 const passwordEnv = "CERTCTL_PFX_PASSWORD"
@@ -77,17 +80,32 @@ func (p *passwordReader) explicit() (string, bool, error) {
 		}
 		p.value, p.given = firstLine(string(data)), true
 	case stdin:
-		var line string
-		if line, err = bufio.NewReader(p.e.stdin).ReadString('\n'); err != nil && !errors.Is(err, io.EOF) {
-			return "", false, fmt.Errorf("--password-stdin: %w", err)
+		if p.value, err = p.readStdin("--password-stdin"); err != nil {
+			return "", false, err
 		}
-		p.value, p.given = firstLine(line), true
+		p.given = true
 	default:
-		if v, ok := lookupEnv(p.e, passwordEnv); ok {
-			p.value, p.given = v, true
+		names := p.envNames
+		if names == nil {
+			names = []string{passwordEnv}
+		}
+		for _, name := range names {
+			if v, ok := lookupEnv(p.e, name); ok {
+				p.value, p.given = v, true
+				break
+			}
 		}
 	}
 	return p.value, p.given, nil
+}
+
+// readStdin reads a secret from the first line of standard input.
+func (p *passwordReader) readStdin(flag string) (string, error) {
+	line, err := bufio.NewReader(p.e.stdin).ReadString('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return "", fmt.Errorf("%s: %w", flag, err)
+	}
+	return firstLine(line), nil
 }
 
 func lookupEnv(e *env, name string) (string, bool) {

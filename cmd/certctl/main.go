@@ -8,8 +8,13 @@ package main
 
 import (
 	"os"
+
+	"github.com/pkg/browser"
 )
 
 func main() {
+	// The browser opener's chatter is for people, not for stdout, which
+	// carries only data.
+	browser.Stdout = os.Stderr
 	os.Exit(run(os.Args, newEnv()))
 }

@@ -14,8 +14,13 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/certctl/certctl/internal/testcert"
+	"github.com/certctl/certctl/login/logintest"
+	"github.com/certctl/certctl/pfx"
 )
 
 func TestMain(m *testing.M) {
@@ -39,6 +44,7 @@ func TestScripts(t *testing.T) {
 		t.Fatal("the command-line tests need openssl on PATH (apt-get install openssl)")
 	}
 	tps := fixtureThumbprints(t)
+	fake := startFakeEntra(t)
 	testscript.Run(t, testscript.Params{
 		Dir: filepath.Join("testdata", "script"),
 		Setup: func(e *testscript.Env) error {
@@ -49,6 +55,16 @@ func TestScripts(t *testing.T) {
 			e.Setenv("HOME", filepath.Join(e.WorkDir, "home"))
 			for k, v := range tps {
 				e.Setenv(k, v)
+			}
+			for k, v := range fake.env {
+				e.Setenv(k, v)
+			}
+			if err := os.WriteFile(filepath.Join(e.WorkDir, "expired.pfx"), fake.expiredPFX, 0o600); err != nil {
+				return err
+			}
+			// As Kubernetes writes it: the token alone, no newline.
+			if err := os.WriteFile(filepath.Join(e.WorkDir, "fed-token.txt"), []byte(fixtureFederatedToken), 0o600); err != nil {
+				return err
 			}
 			return os.WriteFile(filepath.Join(e.WorkDir, "pw.txt"), []byte(fixturePassword+"\n"), 0o600)
 		},
@@ -184,4 +200,66 @@ func fixtureThumbprints(t *testing.T) map[string]string {
 		t.Fatal(tpErr)
 	}
 	return tpVars
+}
+
+// fakeEntra is the fake Entra ID the sign-in scripts use, with the
+// applications they sign in as.
+type fakeEntra struct {
+	env        map[string]string
+	expiredPFX []byte
+}
+
+const (
+	appCert   = "a1c0ce27-0000-4000-8000-0000000000c1"
+	appSecret = "a1c0ce27-0000-4000-8000-0000000000c2"
+	appFed    = "a1c0ce27-0000-4000-8000-0000000000c3"
+	// fixtureSecret and fixtureFederatedToken are the credentials the
+	// scripts check never appear in anything certctl writes or prints.
+	fixtureSecret         = "fixture-client-secret-5xQ9"
+	fixtureFederatedToken = "fixture-federated-token-7Kp2"
+)
+
+// startFakeEntra starts a fake tenant on loopback TLS. Child processes
+// trust it through SSL_CERT_FILE, as any Go program does; certctl has no
+// test hooks.
+func startFakeEntra(t *testing.T) *fakeEntra {
+	s := logintest.New(t)
+	data, err := os.ReadFile(filepath.Join(fixtures, "openssl3-default.pfx"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := pfx.Decode(data, fixturePassword)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.RegisterCertificate(appCert, b.Leaf)
+	expired := testcert.Mint(t, "certctl test expired", testcert.Options{NotBefore: time.Now().Add(-60 * 24 * time.Hour), NotAfter: time.Now().Add(-30 * 24 * time.Hour)})
+	s.RegisterCertificate(appCert, expired.Leaf)
+	expiredPFX, err := pfx.EncodeExport(expired, fixturePassword, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.RegisterSecret(appSecret, fixtureSecret)
+	s.RegisterFederated(appFed, fixtureFederatedToken)
+	ca, err := s.WriteCA(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &fakeEntra{
+		expiredPFX: expiredPFX,
+		env: map[string]string{
+			"SSL_CERT_FILE":     ca,
+			"FAKE_AUTHORITY":    s.AuthorityHost(),
+			"FAKE_ARM":          s.ResourceManager(),
+			"FAKE_TENANT":       s.Tenant,
+			"FAKE_USER":         s.User,
+			"APP_CERT":          appCert,
+			"APP_SECRET":        appSecret,
+			"APP_FED":           appFed,
+			"SECRET":            fixtureSecret,
+			"FEDERATED_TOKEN":   fixtureFederatedToken,
+			"IDENTITY_ENDPOINT": s.MSI.URL + "/msi/token",
+			"IDENTITY_HEADER":   s.MSIHeader,
+		},
+	}
 }

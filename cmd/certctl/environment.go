@@ -1,0 +1,118 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/certctl/certctl/login"
+)
+
+func (h *handlers) environmentCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "environment",
+		Usage: "list the Azure clouds certctl can sign in to, or register one",
+		Description: `AzureCloud (the default), AzureChinaCloud and AzureUSGovernment are built in.
+Register Azure Stack Hub, a private cloud or a test endpoint with 'add'; it is
+kept in certctl's config folder.
+
+Examples:
+   certctl environment list
+   certctl environment add AzureStackUser --authority-host https://login.local.azurestack.external/ --resource-manager-endpoint https://management.local.azurestack.external/`,
+		Subcommands: []*cli.Command{
+			{
+				Name:   "list",
+				Usage:  "list built-in and registered environments",
+				Flags:  []cli.Flag{outputFlag},
+				Action: h.environmentList,
+			},
+			{
+				Name:      "add",
+				Usage:     "register a custom environment",
+				ArgsUsage: "NAME",
+				Flags: []cli.Flag{
+					&cli.StringFlag{Name: "authority-host", Usage: "Entra ID authority `URL` (https)"},
+					&cli.StringFlag{Name: "resource-manager-endpoint", Usage: "Azure Resource Manager `URL` (https)"},
+				},
+				Action: h.environmentAdd,
+			},
+			{
+				Name:      "remove",
+				Usage:     "forget a registered environment",
+				ArgsUsage: "NAME",
+				Action:    h.environmentRemove,
+			},
+		},
+	}
+}
+
+func (h *handlers) environmentList(c *cli.Context) error {
+	if err := wantArgs(c, 0, 0, ""); err != nil {
+		return err
+	}
+	format, err := outputFormat(c)
+	if err != nil {
+		return err
+	}
+	dir, err := h.configDir()
+	if err != nil {
+		return err
+	}
+	envs, err := login.Environments(dir)
+	if err != nil {
+		return err
+	}
+	if format == "json" {
+		return writeJSON(h.env.stdout, envs)
+	}
+	t := newTable(h.env.stdout, "NAME", "AUTHORITY HOST", "RESOURCE MANAGER", "CUSTOM")
+	for _, e := range envs {
+		custom := "no"
+		if e.Custom {
+			custom = "yes"
+		}
+		t.row(e.Name, e.AuthorityHost, e.ResourceManager, custom)
+	}
+	return t.flush()
+}
+
+func (h *handlers) environmentAdd(c *cli.Context) error {
+	if err := wantArgs(c, 1, 1, "NAME"); err != nil {
+		return err
+	}
+	if c.String("authority-host") == "" || c.String("resource-manager-endpoint") == "" {
+		return &usageError{"environment add: give both --authority-host URL and --resource-manager-endpoint URL"}
+	}
+	dir, err := h.configDir()
+	if err != nil {
+		return err
+	}
+	e := login.Environment{Name: c.Args().First(), AuthorityHost: c.String("authority-host"), ResourceManager: c.String("resource-manager-endpoint")}
+	if err := login.AddEnvironment(dir, e); err != nil {
+		return badInput(err)
+	}
+	h.env.infof("registered environment %s; sign in with: certctl login --environment %s ...", e.Name, e.Name)
+	return nil
+}
+
+func (h *handlers) environmentRemove(c *cli.Context) error {
+	if err := wantArgs(c, 1, 1, "NAME"); err != nil {
+		return err
+	}
+	dir, err := h.configDir()
+	if err != nil {
+		return err
+	}
+	if err := login.RemoveEnvironment(dir, c.Args().First()); err != nil {
+		return badInput(err)
+	}
+	h.env.infof("removed environment %s", c.Args().First())
+	return nil
+}
+
+// environmentFlag picks the cloud.
+var environmentFlag = &cli.StringFlag{
+	Name:  "environment",
+	Usage: fmt.Sprintf("Azure cloud `NAME`: %s, AzureChinaCloud, AzureUSGovernment or one registered with 'certctl environment add'", login.DefaultEnvironment),
+	Value: login.DefaultEnvironment,
+}
