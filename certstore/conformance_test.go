@@ -32,6 +32,8 @@ func mint(t testing.TB, cn string, kind string, parent *pfx.Bundle) *pfx.Bundle 
 		key, err = rsa.GenerateKey(rand.Reader, 2048)
 	case "ecdsa":
 		key, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	case "ecdsa-p384":
+		key, err = ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
 	default:
 		t.Fatalf("unknown key kind %q", kind)
 	}
@@ -60,9 +62,31 @@ func mint(t testing.TB, cn string, kind string, parent *pfx.Bundle) *pfx.Bundle 
 	return &pfx.Bundle{Leaf: cert, Key: key, Chain: chain}
 }
 
+// limits says what a backend cannot do, and why. The zero value is a
+// backend that can do everything the suite checks.
+type limits struct {
+	// noECDSA is why the backend cannot store ECDSA keys where the suite
+	// runs. The suite then uses RSA keys wherever the key type does not
+	// matter, and skips the ECDSA cases with this message.
+	noECDSA string
+	// noPSS is why the RSA keys the backend imports cannot sign RSA-PSS.
+	// The suite then checks that a PSS signature fails with an error that
+	// says so.
+	noPSS string
+}
+
+// kind is the key type for cases where the type does not matter: ECDSA,
+// whose keys are quick to make, when the backend has it.
+func (l limits) kind() string {
+	if l.noECDSA != "" {
+		return "rsa"
+	}
+	return "ecdsa"
+}
+
 // verifySigner signs a digest through the identity and checks the signature
 // with the certificate's public key, as a relying party would.
-func verifySigner(t *testing.T, id Identity) {
+func verifySigner(t *testing.T, id Identity, lim limits) {
 	t.Helper()
 	signer, err := id.Signer()
 	require.NoError(t, err)
@@ -73,6 +97,12 @@ func verifySigner(t *testing.T, id Identity) {
 	case *rsa.PublicKey:
 		assert.NoError(t, rsa.VerifyPKCS1v15(pub, crypto.SHA256, digest[:], sig))
 		pss, err := signer.Sign(rand.Reader, digest[:], &rsa.PSSOptions{SaltLength: rsa.PSSSaltLengthEqualsHash, Hash: crypto.SHA256})
+		if lim.noPSS != "" {
+			require.Error(t, err, "PSS: %s", lim.noPSS)
+			assert.Contains(t, err.Error(), "PSS")
+			t.Logf("RSA-PSS fails as expected (%s): %v", lim.noPSS, err)
+			return
+		}
 		require.NoError(t, err)
 		assert.NoError(t, rsa.VerifyPSS(pub, crypto.SHA256, digest[:], pss, nil))
 	case *ecdsa.PublicKey:
@@ -86,6 +116,13 @@ func verifySigner(t *testing.T, id Identity) {
 // fresh, empty store each call; reopen opens the same store again, as a
 // second process would.
 func testConformance(t *testing.T, open func(t *testing.T) (s Store, reopen func() Store)) {
+	testConformanceWithin(t, limits{}, open)
+}
+
+// testConformanceWithin is testConformance for a backend with limits.
+func testConformanceWithin(t *testing.T, lim limits, open func(t *testing.T) (s Store, reopen func() Store)) {
+	kind := lim.kind()
+
 	t.Run("empty store lists nothing", func(t *testing.T) {
 		s, _ := open(t)
 		list, err := s.List()
@@ -96,7 +133,7 @@ func testConformance(t *testing.T, open func(t *testing.T) (s Store, reopen func
 	t.Run("import two, find and sign with both from another handle", func(t *testing.T) {
 		s, reopen := open(t)
 		a := mint(t, "certctl conformance A", "rsa", nil)
-		b := mint(t, "certctl conformance B", "ecdsa", nil)
+		b := mint(t, "certctl conformance B", kind, nil)
 		for _, bundle := range []*pfx.Bundle{a, b} {
 			res, err := s.Import(bundle, ImportOptions{})
 			require.NoError(t, err)
@@ -114,19 +151,36 @@ func testConformance(t *testing.T, open func(t *testing.T) (s Store, reopen func
 		assert.Equal(t, "CN=certctl conformance A", list[0].Subject)
 		assert.Equal(t, "CN=certctl conformance B", list[1].Subject)
 		assert.Equal(t, "RSA 2048", list[0].KeyAlgorithm)
-		assert.Equal(t, "ECDSA P-256", list[1].KeyAlgorithm)
+		assert.Equal(t, KeyAlgorithm(b.Leaf.PublicKey), list[1].KeyAlgorithm)
 		for _, bundle := range []*pfx.Bundle{a, b} {
 			id, err := s2.Find(thumbprint.Of(bundle.Leaf))
 			require.NoError(t, err)
 			assert.True(t, id.Certificate().Equal(bundle.Leaf))
 			assert.True(t, id.HasPrivateKey())
-			verifySigner(t, id)
+			verifySigner(t, id, lim)
+		}
+	})
+
+	t.Run("ECDSA keys sign", func(t *testing.T) {
+		if lim.noECDSA != "" {
+			t.Skip(lim.noECDSA)
+		}
+		s, reopen := open(t)
+		for _, k := range []string{"ecdsa", "ecdsa-p384"} {
+			a := mint(t, "certctl conformance "+k, k, nil)
+			_, err := s.Import(a, ImportOptions{})
+			require.NoError(t, err)
+			s2 := reopen()
+			id, err := s2.Find(thumbprint.Of(a.Leaf))
+			require.NoError(t, err)
+			verifySigner(t, id, lim)
+			require.NoError(t, s2.Close())
 		}
 	})
 
 	t.Run("import is idempotent", func(t *testing.T) {
 		s, _ := open(t)
-		a := mint(t, "certctl idempotent", "ecdsa", nil)
+		a := mint(t, "certctl idempotent", kind, nil)
 		_, err := s.Import(a, ImportOptions{})
 		require.NoError(t, err)
 		res, err := s.Import(a, ImportOptions{})
@@ -139,8 +193,8 @@ func testConformance(t *testing.T, open func(t *testing.T) (s Store, reopen func
 
 	t.Run("chain is kept", func(t *testing.T) {
 		s, _ := open(t)
-		root := mint(t, "certctl root", "ecdsa", nil)
-		leaf := mint(t, "certctl leaf", "ecdsa", root)
+		root := mint(t, "certctl root", kind, nil)
+		leaf := mint(t, "certctl leaf", kind, root)
 		_, err := s.Import(leaf, ImportOptions{})
 		require.NoError(t, err)
 		id, err := s.Find(thumbprint.Of(leaf.Leaf))
@@ -154,8 +208,8 @@ func testConformance(t *testing.T, open func(t *testing.T) (s Store, reopen func
 
 	t.Run("remove", func(t *testing.T) {
 		s, _ := open(t)
-		a := mint(t, "certctl remove A", "ecdsa", nil)
-		b := mint(t, "certctl remove B", "ecdsa", nil)
+		a := mint(t, "certctl remove A", kind, nil)
+		b := mint(t, "certctl remove B", kind, nil)
 		for _, bundle := range []*pfx.Bundle{a, b} {
 			_, err := s.Import(bundle, ImportOptions{})
 			require.NoError(t, err)

@@ -1,0 +1,484 @@
+//go:build windows
+
+package certstore
+
+import (
+	"crypto"
+	"crypto/ed25519"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/sha256"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"math/big"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+	"unsafe"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"golang.org/x/sys/windows"
+
+	"github.com/certctl/certctl/pfx"
+	"github.com/certctl/certctl/thumbprint"
+)
+
+// isWine reports whether the tests run under Wine, which ntdll gives away by
+// exporting wine_get_version.
+func isWine() bool {
+	return windows.NewLazySystemDLL("ntdll.dll").NewProc("wine_get_version").Find() == nil
+}
+
+// windowsLimits are what the Windows backend cannot do where the tests run.
+func windowsLimits() limits {
+	lim := limits{noPSS: "RSA keys are imported into CryptoAPI containers, whose CryptSignHash has no PSS padding"}
+	if isWine() {
+		lim.noECDSA = "Wine's NCryptImportKey fails with NTE_NOT_SUPPORTED, so ECDSA keys (CNG) cannot be imported under Wine; TestWindowsECDSAUnderWine checks that the import fails cleanly"
+	}
+	return lim
+}
+
+// testStoreName is a custom store name no one else uses.
+func testStoreName(t *testing.T) string {
+	var b [6]byte
+	rand.Read(b[:])
+	return fmt.Sprintf("certctl-test-%x", b)
+}
+
+// newTestStore opens a custom CurrentUser store of its own, with a second
+// one as its chain store, so tests run against the real system stores
+// without touching My or CA. Cleanup removes what the test left, keys
+// included, and deletes both stores.
+func newTestStore(t *testing.T) *windowsStore {
+	t.Helper()
+	name := testStoreName(t)
+	s := &windowsStore{name: name, chainStore: name + "-ca"}
+	t.Cleanup(func() {
+		for _, n := range []string{s.name, s.chainStore} {
+			emptyStore(t, &windowsStore{name: n, chainStore: n})
+			deleteSystemStore(t, n)
+		}
+	})
+	return s
+}
+
+// emptyStore removes every certificate of s, with its key.
+func emptyStore(t *testing.T, s *windowsStore) {
+	list, err := s.List()
+	if err != nil {
+		t.Errorf("cleanup: list %s: %v", s.name, err)
+	}
+	for _, e := range list {
+		if err := s.Remove(e.Thumbprint); err != nil {
+			t.Errorf("cleanup: %v", err)
+		}
+	}
+}
+
+// deleteSystemStore deletes a custom CurrentUser store. CertOpenStore with
+// CERT_STORE_DELETE_FLAG returns no handle and reports success as a last
+// error of 0, which x/sys/windows's wrapper cannot tell from failure.
+func deleteSystemStore(t *testing.T, name string) {
+	name16, err := windows.UTF16PtrFromString(name)
+	require.NoError(t, err)
+	_, _, errno := crypt32.NewProc("CertOpenStore").Call(
+		windows.CERT_STORE_PROV_SYSTEM, // lpszStoreProvider
+		0,                              // dwEncodingType
+		0,                              // hCryptProv
+		windows.CERT_SYSTEM_STORE_CURRENT_USER|windows.CERT_STORE_DELETE_FLAG, // dwFlags
+		uintptr(unsafe.Pointer(name16)),                                       // pvPara
+	)
+	runtime.KeepAlive(name16)
+	if errno != nil && !errors.Is(errno, windows.ERROR_SUCCESS) && !errors.Is(errno, windows.ERROR_FILE_NOT_FOUND) {
+		t.Errorf("cleanup: delete store %s: %v", name, errno)
+	}
+}
+
+func TestWindowsConformance(t *testing.T) {
+	t.Logf("under Wine: %v", isWine())
+	testConformanceWithin(t, windowsLimits(), func(t *testing.T) (Store, func() Store) {
+		s := newTestStore(t)
+		return s, func() Store {
+			s2, err := Open(s.name, Options{})
+			require.NoError(t, err)
+			s2.(*windowsStore).chainStore = s.chainStore
+			return s2
+		}
+	})
+}
+
+// fixtureBundle decodes a PFX file of testdata/pfx.
+func fixtureBundle(t *testing.T, name string) *pfx.Bundle {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join("..", "testdata", "pfx", name))
+	require.NoError(t, err)
+	b, err := pfx.Decode(data, "certctl-test")
+	require.NoError(t, err)
+	return b
+}
+
+// keyOfStored reads where the store keeps the key of tp.
+func keyOfStored(t *testing.T, s *windowsStore, tp thumbprint.Thumbprint) *keyRef {
+	t.Helper()
+	id, err := s.find(tp)
+	require.NoError(t, err)
+	require.NotNil(t, id.key, "certificate %s has no key", tp)
+	return id.key
+}
+
+// signPKCS1 signs a SHA-256 digest through the identity and verifies it
+// with the certificate's RSA public key.
+func signPKCS1(t *testing.T, id Identity) {
+	t.Helper()
+	signer, err := id.Signer()
+	require.NoError(t, err)
+	digest := sha256.Sum256([]byte("certctl " + id.Thumbprint().String()))
+	sig, err := signer.Sign(rand.Reader, digest[:], crypto.SHA256)
+	require.NoError(t, err)
+	require.NoError(t, rsa.VerifyPKCS1v15(id.Certificate().PublicKey.(*rsa.PublicKey), crypto.SHA256, digest[:], sig))
+}
+
+// TestWindowsHelperProcess is not a test: TestWindowsSecondProcess runs
+// the test binary again with it, so that a second process opens the store
+// and signs. It prints the signature in hex.
+func TestWindowsHelperProcess(t *testing.T) {
+	store, tp, digest := os.Getenv("CERTCTL_HELPER_STORE"), os.Getenv("CERTCTL_HELPER_TP"), os.Getenv("CERTCTL_HELPER_DIGEST")
+	if store == "" {
+		t.Skip("run by TestWindowsSecondProcess")
+	}
+	s, err := Open(store, Options{})
+	require.NoError(t, err)
+	id, err := s.Find(thumbprint.MustParse(tp))
+	require.NoError(t, err)
+	signer, err := id.Signer()
+	require.NoError(t, err)
+	d, err := hex.DecodeString(digest)
+	require.NoError(t, err)
+	sig, err := signer.Sign(rand.Reader, d, crypto.SHA256)
+	require.NoError(t, err)
+	fmt.Printf("signature=%x\n", sig)
+}
+
+// Two PFX files as OpenSSL writes them, imported and then used from another
+// process: each key must be in its own container and sign for its own
+// certificate.
+func TestWindowsSecondProcess(t *testing.T) {
+	s := newTestStore(t)
+	bundles := []*pfx.Bundle{fixtureBundle(t, "openssl3-default.pfx"), fixtureBundle(t, "openssl-legacy.pfx")}
+	for _, b := range bundles {
+		res, err := s.Import(b, ImportOptions{})
+		require.NoError(t, err)
+		assert.True(t, res.Added)
+		assert.Equal(t, thumbprint.Of(b.Leaf), res.Entry.Thumbprint)
+	}
+	exe, err := os.Executable()
+	require.NoError(t, err)
+	for _, b := range bundles {
+		tp := thumbprint.Of(b.Leaf)
+		digest := sha256.Sum256([]byte("second process " + tp.String()))
+		cmd := exec.Command(exe, "-test.run=^TestWindowsHelperProcess$", "-test.v")
+		cmd.Env = append(os.Environ(), "CERTCTL_HELPER_STORE="+s.name, "CERTCTL_HELPER_TP="+tp.String(), "CERTCTL_HELPER_DIGEST="+hex.EncodeToString(digest[:]))
+		out, err := cmd.CombinedOutput()
+		require.NoError(t, err, "%s", out)
+		_, after, ok := strings.Cut(string(out), "signature=")
+		require.True(t, ok, "%s", out)
+		sig, err := hex.DecodeString(strings.Fields(after)[0])
+		require.NoError(t, err)
+		assert.NoError(t, rsa.VerifyPKCS1v15(b.Leaf.PublicKey.(*rsa.PublicKey), crypto.SHA256, digest[:], sig), "signature of %s", b.Leaf.Subject)
+	}
+}
+
+func TestWindowsKeyContainers(t *testing.T) {
+	s := newTestStore(t)
+	a := mint(t, "certctl container A", "rsa", nil)
+	b := mint(t, "certctl container B", "rsa", nil)
+	for _, bundle := range []*pfx.Bundle{a, b} {
+		_, err := s.Import(bundle, ImportOptions{})
+		require.NoError(t, err)
+	}
+	ra, rb := keyOfStored(t, s, thumbprint.Of(a.Leaf)), keyOfStored(t, s, thumbprint.Of(b.Leaf))
+	assert.NotEqual(t, ra.container, rb.container, "each key gets its own container")
+	assert.True(t, strings.HasPrefix(ra.container, "certctl-"), ra.container)
+	assert.Equal(t, msEnhRSAAESProv, ra.provider)
+	assert.Equal(t, uint32(windows.PROV_RSA_AES), ra.provType)
+	assert.Equal(t, uint32(atKeyExchange), ra.keySpec)
+
+	// Not exportable without --exportable; the certificate alone is.
+	_, err := s.Export(thumbprint.Of(a.Leaf), true)
+	require.Error(t, err)
+	assert.True(t, errors.Is(err, ErrNotExportable), "%v", err)
+	assert.Contains(t, err.Error(), "--exportable")
+	exported, err := s.Export(thumbprint.Of(a.Leaf), false)
+	require.NoError(t, err)
+	assert.True(t, exported.Leaf.Equal(a.Leaf))
+
+	// Remove takes the container with the certificate.
+	require.NoError(t, capiCheck(ra))
+	require.NoError(t, s.Remove(thumbprint.Of(a.Leaf)))
+	err = capiCheck(ra)
+	assert.True(t, errors.Is(err, windows.Errno(ntBadKeyset)), "container %s should be gone: %v", ra.container, err)
+	assert.Contains(t, err.Error(), "CryptAcquireContext: 0x80090016 (NTE_BAD_KEYSET)")
+	require.NoError(t, capiCheck(rb), "the other key stays")
+}
+
+func TestWindowsExportable(t *testing.T) {
+	s := newTestStore(t)
+	a := mint(t, "certctl exportable", "rsa", nil)
+	_, err := s.Import(a, ImportOptions{Exportable: true})
+	require.NoError(t, err)
+	b, err := s.Export(thumbprint.Of(a.Leaf), true)
+	require.NoError(t, err)
+	assert.True(t, a.Key.(*rsa.PrivateKey).Equal(b.Key), "the exported key is the imported one")
+}
+
+func TestWindowsKeyJoinsItsCertificate(t *testing.T) {
+	s := newTestStore(t)
+	a := mint(t, "certctl key joins", "rsa", nil)
+	res, err := s.Import(&pfx.Bundle{Leaf: a.Leaf}, ImportOptions{})
+	require.NoError(t, err)
+	assert.True(t, res.Added)
+	assert.False(t, res.Entry.HasPrivateKey)
+	id, err := s.Find(thumbprint.Of(a.Leaf))
+	require.NoError(t, err)
+	_, err = id.Signer()
+	assert.True(t, errors.Is(err, ErrNoPrivateKey), "%v", err)
+	_, err = s.Export(thumbprint.Of(a.Leaf), true)
+	assert.True(t, errors.Is(err, ErrNoPrivateKey), "%v", err)
+
+	res, err = s.Import(a, ImportOptions{})
+	require.NoError(t, err)
+	assert.True(t, res.Added, "a certificate with a key replaces it without one")
+	assert.True(t, res.Entry.HasPrivateKey)
+	id, err = s.Find(thumbprint.Of(a.Leaf))
+	require.NoError(t, err)
+	signPKCS1(t, id)
+
+	res, err = s.Import(&pfx.Bundle{Leaf: a.Leaf}, ImportOptions{})
+	require.NoError(t, err)
+	assert.False(t, res.Added)
+	assert.True(t, res.Entry.HasPrivateKey)
+	list, err := s.List()
+	require.NoError(t, err)
+	require.Len(t, list, 1)
+	assert.True(t, list[0].HasPrivateKey)
+}
+
+// Chain certificates go to CurrentUser\CA, never to Root, and stay there
+// when the certificate is removed. This test uses the real CA store and
+// removes from it exactly the certificates it minted.
+func TestWindowsChainGoesToCA(t *testing.T) {
+	s := newTestStore(t)
+	s.chainStore = "CA"
+	root := mint(t, "certctl test root", "rsa", nil)
+	inter := mint(t, "certctl test intermediate", "rsa", root)
+	leaf := mint(t, "certctl test leaf", "rsa", inter)
+	require.Len(t, leaf.Chain, 2)
+	t.Cleanup(func() {
+		ca := &windowsStore{name: "CA", chainStore: "CA"}
+		for _, c := range []*pfx.Bundle{inter, root} {
+			if err := ca.Remove(thumbprint.Of(c.Leaf)); err != nil && !errors.Is(err, ErrNotFound) {
+				t.Errorf("cleanup: %v", err)
+			}
+		}
+	})
+
+	for i := 0; i < 2; i++ {
+		res, err := s.Import(leaf, ImportOptions{})
+		require.NoError(t, err)
+		assert.Equal(t, i == 0, res.Added)
+	}
+	ca := &windowsStore{name: "CA"}
+	for _, c := range []*pfx.Bundle{inter, root} {
+		_, err := ca.Find(thumbprint.Of(c.Leaf))
+		assert.NoError(t, err, "%s is in CA", c.Leaf.Subject)
+		_, err = (&windowsStore{name: "Root"}).Find(thumbprint.Of(c.Leaf))
+		assert.True(t, errors.Is(err, ErrNotFound), "%s must not be in Root: %v", c.Leaf.Subject, err)
+	}
+	id, err := s.Find(thumbprint.Of(leaf.Leaf))
+	require.NoError(t, err)
+	require.Len(t, id.Chain(), 2)
+	assert.True(t, id.Chain()[0].Equal(inter.Leaf))
+	assert.True(t, id.Chain()[1].Equal(root.Leaf))
+
+	require.NoError(t, s.Remove(thumbprint.Of(leaf.Leaf)))
+	_, err = ca.Find(thumbprint.Of(inter.Leaf))
+	assert.NoError(t, err, "chain certificates stay in CA")
+}
+
+// A renewed certificate can share its key container with the old one;
+// removing one of them must leave the key for the other.
+func TestWindowsSharedKeyStays(t *testing.T) {
+	s := newTestStore(t)
+	a := mint(t, "certctl shared key", "rsa", nil)
+	_, err := s.Import(a, ImportOptions{})
+	require.NoError(t, err)
+	ref := keyOfStored(t, s, thumbprint.Of(a.Leaf))
+
+	// The same key, certified again, linked to the same container.
+	tmpl := *a.Leaf
+	tmpl.SerialNumber = big.NewInt(2)
+	der, err := x509.CreateCertificate(rand.Reader, &tmpl, &tmpl, a.Key.Public(), a.Key)
+	require.NoError(t, err)
+	renewed, err := x509.ParseCertificate(der)
+	require.NoError(t, err)
+	h, err := openSystemStore(s.name, changeStore)
+	require.NoError(t, err)
+	ctx, err := newContext(der)
+	require.NoError(t, err)
+	require.NoError(t, setKeyOf(ctx, ref))
+	require.NoError(t, addContext(h, ctx, windows.CERT_STORE_ADD_NEW))
+	windows.CertFreeCertificateContext(ctx)
+	require.NoError(t, commitAndClose(h))
+
+	require.NoError(t, s.Remove(thumbprint.Of(a.Leaf)))
+	require.NoError(t, capiCheck(ref), "the renewed certificate still uses the key")
+	id, err := s.Find(thumbprint.Of(renewed))
+	require.NoError(t, err)
+	signPKCS1(t, id)
+	require.NoError(t, s.Remove(thumbprint.Of(renewed)))
+	assert.True(t, errors.Is(capiCheck(ref), windows.Errno(ntBadKeyset)), "the last certificate takes the key")
+}
+
+func TestWindowsMissingKeyContainer(t *testing.T) {
+	s := newTestStore(t)
+	a := mint(t, "certctl missing key", "rsa", nil)
+	_, err := s.Import(a, ImportOptions{})
+	require.NoError(t, err)
+	ref := keyOfStored(t, s, thumbprint.Of(a.Leaf))
+	require.NoError(t, capiDelete(ref))
+
+	id, err := s.Find(thumbprint.Of(a.Leaf))
+	require.NoError(t, err)
+	assert.True(t, id.HasPrivateKey(), "HasPrivateKey reads the property and does not open the key")
+	_, err = id.Signer()
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), ref.container)
+	assert.Contains(t, err.Error(), "0x80090016 (NTE_BAD_KEYSET)")
+	assert.NoError(t, s.Remove(thumbprint.Of(a.Leaf)), "a key already gone does not stop Remove")
+}
+
+// Keys that older tools put in a container of the Microsoft Enhanced
+// Cryptographic Provider (PROV_RSA_FULL) sign SHA-256 digests too: the
+// container is opened through the AES provider, which shares its storage.
+func TestWindowsLegacyProviderSignsSHA256(t *testing.T) {
+	s := newTestStore(t)
+	a := mint(t, "certctl legacy provider", "rsa", nil)
+	ref := &keyRef{
+		container: newContainerName(),
+		provider:  "Microsoft Enhanced Cryptographic Provider v1.0",
+		provType:  windows.PROV_RSA_FULL,
+		keySpec:   atKeyExchange,
+	}
+	container, err := windows.UTF16PtrFromString(ref.container)
+	require.NoError(t, err)
+	provider, err := windows.UTF16PtrFromString(ref.provider)
+	require.NoError(t, err)
+	var h windows.Handle
+	require.NoError(t, windows.CryptAcquireContext(&h, container, provider, windows.PROV_RSA_FULL, windows.CRYPT_NEWKEYSET|windows.CRYPT_SILENT))
+	blob, err := capiRSAPrivateBlob(a.Key.(*rsa.PrivateKey))
+	require.NoError(t, err)
+	var key uintptr
+	r, _, errno := procCryptImportKey.Call(uintptr(h), uintptr(unsafe.Pointer(&blob[0])), uintptr(len(blob)), 0, 0, uintptr(unsafe.Pointer(&key)))
+	require.NotZero(t, r, "CryptImportKey: %v", errno)
+	capiDestroyKey(key)
+	capiRelease(h)
+
+	st, err := openSystemStore(s.name, createStore)
+	require.NoError(t, err)
+	ctx, err := newContext(a.Leaf.Raw)
+	require.NoError(t, err)
+	require.NoError(t, setKeyOf(ctx, ref))
+	require.NoError(t, addContext(st, ctx, windows.CERT_STORE_ADD_NEW))
+	windows.CertFreeCertificateContext(ctx)
+	require.NoError(t, commitAndClose(st))
+
+	id, err := s.Find(thumbprint.Of(a.Leaf))
+	require.NoError(t, err)
+	signPKCS1(t, id)
+	require.NoError(t, s.Remove(thumbprint.Of(a.Leaf)))
+	assert.True(t, errors.Is(capiCheck(ref), windows.Errno(ntBadKeyset)))
+}
+
+// A certificate that Windows' own PFX import stored (PFXImportCertStore,
+// as Import-PfxCertificate uses) signs through the store too.
+func TestWindowsPFXImportCertStoreKey(t *testing.T) {
+	s := newTestStore(t)
+	data, err := os.ReadFile(filepath.Join("..", "testdata", "pfx", "windows-3des.pfx"))
+	require.NoError(t, err)
+	want := fixtureBundle(t, "windows-3des.pfx")
+	password, err := windows.UTF16PtrFromString("certctl-test")
+	require.NoError(t, err)
+	blob := windows.CryptDataBlob{Size: uint32(len(data)), Data: &data[0]}
+	mem, err := windows.PFXImportCertStore(&blob, password, windows.CRYPT_USER_KEYSET)
+	require.NoError(t, err)
+	leaf, err := findByThumbprint(mem, thumbprint.Of(want.Leaf))
+	require.NoError(t, err)
+	require.NotNil(t, leaf)
+	ref, err := keyOf(leaf)
+	require.NoError(t, err)
+	require.NotNil(t, ref, "PFXImportCertStore links the key")
+	t.Logf("PFXImportCertStore put the key in %s, type %d, key spec %d", ref, ref.provType, ref.keySpec)
+	st, err := openSystemStore(s.name, createStore)
+	require.NoError(t, err)
+	require.NoError(t, addContext(st, leaf, windows.CERT_STORE_ADD_NEW))
+	require.NoError(t, commitAndClose(st))
+	windows.CertFreeCertificateContext(leaf)
+	closeStore(mem)
+
+	id, err := s.Find(thumbprint.Of(want.Leaf))
+	require.NoError(t, err)
+	assert.True(t, id.HasPrivateKey())
+	signPKCS1(t, id)
+}
+
+func TestWindowsECDSAUnderWine(t *testing.T) {
+	if !isWine() {
+		t.Skip("on Windows, TestWindowsConformance imports and signs with ECDSA keys")
+	}
+	s := newTestStore(t)
+	a := mint(t, "certctl ecdsa under wine", "ecdsa", nil)
+	_, err := s.Import(a, ImportOptions{})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "NCryptImportKey: 0x")
+	list, err := s.List()
+	require.NoError(t, err)
+	assert.Empty(t, list, "a failed import leaves the store as it was")
+}
+
+func TestWindowsUnsupportedKey(t *testing.T) {
+	s := newTestStore(t)
+	pub, key, err := ed25519.GenerateKey(rand.Reader)
+	require.NoError(t, err)
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "certctl ed25519"}, NotBefore: time.Now(), NotAfter: time.Now().Add(time.Hour)}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, pub, key)
+	require.NoError(t, err)
+	cert, err := x509.ParseCertificate(der)
+	require.NoError(t, err)
+	_, err = s.Import(&pfx.Bundle{Leaf: cert, Key: key}, ImportOptions{})
+	assert.True(t, errors.Is(err, pfx.ErrUnsupported), "%v", err)
+	list, err := s.List()
+	require.NoError(t, err)
+	assert.Empty(t, list)
+}
+
+func TestWindowsRefusesStoreDir(t *testing.T) {
+	_, err := Open("My", Options{Dir: `C:\stores`})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "CurrentUser system store")
+	assert.Contains(t, err.Error(), "CERTCTL_STORE_DIR")
+}
+
+func TestWindowsLocation(t *testing.T) {
+	s, err := Open("my", Options{})
+	require.NoError(t, err)
+	assert.Equal(t, "My", s.Name())
+	assert.Equal(t, `CurrentUser\My`, s.Location())
+}
