@@ -583,7 +583,7 @@ func (s *windowsStore) Export(tp thumbprint.Thumbprint, withKey bool) (*pfx.Bund
 		key, err = capiExport(id.key)
 	}
 	if errors.Is(err, ErrNotExportable) {
-		return nil, fmt.Errorf("export %s from store %s: %w: it was imported without --exportable (or Import-PfxCertificate -Exportable), so Windows keeps it in the store; --no-key exports the certificate alone", tp, s.name, err)
+		return nil, fmt.Errorf("export %s from store %s: %w: it was imported without --exportable (or, by Import-PfxCertificate, without -Exportable), so Windows will not release it; --no-key exports the certificate alone", tp, s.name, err)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("export %s from store %s: %s: %w", tp, s.name, id.key, err)
