@@ -125,7 +125,7 @@ func cngOpen(ref *keyRef) (prov, key uintptr, err error) {
 		prov,                            // hProvider
 		uintptr(unsafe.Pointer(&key)),   // phKey
 		uintptr(unsafe.Pointer(name16)), // pszKeyName
-		uintptr(ref.keySpec),            // dwLegacyKeySpec
+		0,                               // dwLegacyKeySpec: a CNG key, whatever dwKeySpec says, as .NET opens it
 		flags,                           // dwFlags
 	)
 	runtime.KeepAlive(name16)
@@ -151,11 +151,16 @@ func cngImportECDSA(k *ecdsa.PrivateKey, exportable bool) (*keyRef, error) {
 	}
 	defer ncryptFree(prov)
 
-	name16 := utf16Ptr(ref.container)
+	// The name makes the Software KSP persist the key; without one it
+	// would import an ephemeral key.
+	name16, err := windows.UTF16FromString(ref.container)
+	if err != nil {
+		return nil, err
+	}
 	nameBuf := ncryptBuffer{
-		size:       uint32(2 * (len(windows.StringToUTF16(ref.container)))),
+		size:       uint32(2 * len(name16)), // with the terminating NUL
 		bufferType: ncryptBufferPKCSKeyName,
-		data:       uintptr(unsafe.Pointer(name16)),
+		data:       uintptr(unsafe.Pointer(&name16[0])),
 	}
 	params := ncryptBufferDesc{version: ncryptBufferVersion, count: 1, buffers: &nameBuf}
 	blobType := utf16Ptr(bcryptECCPrivateBlobType)
