@@ -13,8 +13,9 @@ import (
 
 const isWindows = true
 
-// StoreRoot on Windows is where a file store goes when one is asked for with
-// --store-dir; certctl's default there is the system CurrentUser store.
+// StoreRoot on Windows is where a file store would go. certctl does not use
+// it there: its Windows store is the system CurrentUser store, which has no
+// folder. It keeps the platform API the same on every system.
 func StoreRoot() (string, error) {
 	d, err := os.UserConfigDir()
 	if err != nil || d == "" {
