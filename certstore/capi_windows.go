@@ -188,11 +188,16 @@ func capiCheck(ref *keyRef) error {
 	return nil
 }
 
-// capiSign signs digest with ref's key through CryptSignHash: PKCS #1 v1.5
-// only.
-func capiSign(ref *keyRef, digest []byte, req signRequest) ([]byte, error) {
+// capiSign signs digest with ref's key through CryptSignHash, which makes
+// only PKCS #1 v1.5 signatures. For RSA-PSS it opens the container through
+// CNG instead, where Windows allows that (Wine does not).
+func capiSign(ref *keyRef, pub *rsa.PublicKey, digest []byte, req signRequest) ([]byte, error) {
 	if req.pss {
-		return nil, errPSSCryptoAPI
+		sig, err := cngSignWith(func() (uintptr, uintptr, error) { return cngOpenLegacy(ref) }, pub, digest, req)
+		if err != nil {
+			return nil, fmt.Errorf("%w: the key is in a CryptoAPI container, whose CryptSignHash makes only PKCS #1 v1.5 signatures, and CNG cannot open it (%w); sign with PKCS #1 v1.5 (RS256) instead", ErrPSSUnsupported, err)
+		}
+		return sig, nil
 	}
 	alg, ok := capiHashAlg(req.hash)
 	if !ok {

@@ -109,24 +109,42 @@ func cngProvider(name string) (uintptr, error) {
 
 // cngOpen opens ref's key. The caller frees both handles.
 func cngOpen(ref *keyRef) (prov, key uintptr, err error) {
-	if prov, err = cngProvider(ref.provider); err != nil {
+	// dwLegacyKeySpec 0: a CNG key, whatever dwKeySpec says, as .NET
+	// opens it.
+	return cngOpenKey(ref.provider, ref.container, 0, ref.flags)
+}
+
+// cngOpenLegacy opens the RSA key of a CryptoAPI container through the
+// Software KSP, which reads the containers of Microsoft's RSA providers
+// when it is given their key spec, as CryptAcquireCertificatePrivateKey
+// does for CRYPT_ACQUIRE_PREFER_NCRYPT_KEY_FLAG. It makes RSA-PSS possible
+// for such keys.
+func cngOpenLegacy(ref *keyRef) (prov, key uintptr, err error) {
+	if !sharedRSAStorage[ref.provider] {
+		return 0, 0, fmt.Errorf("%s is not one of Microsoft's software RSA providers", ref.provider)
+	}
+	return cngOpenKey(msKeyStorageProvider, ref.container, capiKeySpec(ref), ref.flags)
+}
+
+func cngOpenKey(provider, name string, legacyKeySpec, flags uint32) (prov, key uintptr, err error) {
+	if prov, err = cngProvider(provider); err != nil {
 		return 0, 0, err
 	}
-	name16, err := windows.UTF16PtrFromString(ref.container)
+	name16, err := windows.UTF16PtrFromString(name)
 	if err != nil {
 		ncryptFree(prov)
 		return 0, 0, err
 	}
-	flags := uintptr(ncryptSilentFlag)
-	if ref.flags&windows.CRYPT_MACHINE_KEYSET != 0 {
-		flags |= ncryptMachineKeyFlag
+	openFlags := uintptr(ncryptSilentFlag)
+	if flags&windows.CRYPT_MACHINE_KEYSET != 0 {
+		openFlags |= ncryptMachineKeyFlag
 	}
 	err = ncryptCall("NCryptOpenKey", procNCryptOpenKey,
 		prov,                            // hProvider
 		uintptr(unsafe.Pointer(&key)),   // phKey
 		uintptr(unsafe.Pointer(name16)), // pszKeyName
-		0,                               // dwLegacyKeySpec: a CNG key, whatever dwKeySpec says, as .NET opens it
-		flags,                           // dwFlags
+		uintptr(legacyKeySpec),          // dwLegacyKeySpec
+		openFlags,                       // dwFlags
 	)
 	runtime.KeepAlive(name16)
 	if err != nil {
@@ -252,6 +270,11 @@ func cngCheck(ref *keyRef) error {
 // or PSS for RSA keys, and for ECDSA keys the r||s that CNG writes turned
 // into ASN.1.
 func cngSign(ref *keyRef, pub crypto.PublicKey, digest []byte, req signRequest) ([]byte, error) {
+	return cngSignWith(func() (uintptr, uintptr, error) { return cngOpen(ref) }, pub, digest, req)
+}
+
+// cngSignWith is cngSign for a key that open opens.
+func cngSignWith(open func() (prov, key uintptr, err error), pub crypto.PublicKey, digest []byte, req signRequest) ([]byte, error) {
 	var (
 		padding unsafe.Pointer
 		flags   uintptr = ncryptSilentFlag
@@ -271,7 +294,7 @@ func cngSign(ref *keyRef, pub crypto.PublicKey, digest []byte, req signRequest) 
 			flags |= bcryptPadPKCS1
 		}
 	}
-	prov, key, err := cngOpen(ref)
+	prov, key, err := open()
 	if err != nil {
 		return nil, err
 	}

@@ -39,8 +39,9 @@ func isWine() bool {
 
 // windowsLimits are what the Windows backend cannot do where the tests run.
 func windowsLimits() limits {
-	lim := limits{noPSS: "RSA keys are imported into CryptoAPI containers, whose CryptSignHash has no PSS padding"}
+	var lim limits
 	if isWine() {
+		lim.noPSS = "RSA keys are imported into CryptoAPI containers, whose CryptSignHash has no PSS padding, and Wine's NCryptOpenKey cannot open them for CNG's"
 		lim.noECDSA = "Wine's NCryptImportKey fails with NTE_NOT_SUPPORTED, so ECDSA keys (CNG) cannot be imported under Wine; TestWindowsECDSAUnderWine checks that the import fails cleanly"
 	}
 	return lim

@@ -17,8 +17,9 @@ package certstore
 //     certctl-<random UUID> of the Microsoft Enhanced RSA and AES
 //     Cryptographic Provider, as an AT_KEYEXCHANGE key: what Windows' PFX
 //     import makes by default, and what .NET Framework's
-//     X509Certificate2.PrivateKey can open. CryptoAPI cannot sign RSA-PSS;
-//     the Signer says so.
+//     X509Certificate2.PrivateKey can open. CryptSignHash makes only
+//     PKCS #1 v1.5 signatures; for RSA-PSS the Signer opens the container
+//     through CNG, and where that fails (Wine) returns ErrPSSUnsupported.
 //   - an ECDSA key, which CryptoAPI cannot hold, goes into a persisted CNG
 //     key of the Microsoft Software Key Storage Provider with such a name.
 //
@@ -135,7 +136,7 @@ func (s *windowsSigner) sign(digest []byte, opts crypto.SignerOpts) ([]byte, err
 	case s.id.key.isCNG():
 		sig, err = cngSign(s.id.key, pub, digest, req)
 	case isRSA(pub):
-		sig, err = capiSign(s.id.key, digest, req)
+		sig, err = capiSign(s.id.key, pub.(*rsa.PublicKey), digest, req)
 	default:
 		err = fmt.Errorf("a %s key in a CryptoAPI container", KeyAlgorithm(pub))
 	}

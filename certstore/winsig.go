@@ -15,8 +15,11 @@ import (
 	"math/big"
 )
 
-// errPSSCryptoAPI is returned for an RSA-PSS signature with a CryptoAPI key.
-var errPSSCryptoAPI = errors.New("RSA-PSS signatures need a CNG key, and this key is in a CryptoAPI container (CryptSignHash signs only PKCS #1 v1.5); sign with PKCS #1 v1.5 (RS256) instead")
+// ErrPSSUnsupported is matched by the error of a Signer whose key cannot
+// make RSA-PSS signatures, while PKCS #1 v1.5 signatures work: on Windows,
+// an RSA key in a CryptoAPI container when CNG cannot open it, as under
+// Wine. A caller that can use either falls back to PKCS #1 v1.5 (RS256).
+var ErrPSSUnsupported = errors.New("RSA-PSS signatures are not supported for this key")
 
 // signRequest is what one Sign call asks for.
 type signRequest struct {
@@ -61,10 +64,7 @@ func newSignRequest(pub crypto.PublicKey, digest []byte, opts crypto.SignerOpts)
 		}
 		return req, nil
 	case *ecdsa.PublicKey:
-		if isPSS {
-			return signRequest{}, errors.New("PSS options given for an ECDSA key")
-		}
-		return req, nil
+		return req, nil // only the hash counts, as for Go's own ECDSA keys
 	default:
 		return signRequest{}, fmt.Errorf("unsupported key type %T", pub)
 	}

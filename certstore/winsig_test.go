@@ -62,7 +62,7 @@ func TestNewSignRequest(t *testing.T) {
 		{"PSS salt given", &rk.PublicKey, d256, &rsa.PSSOptions{Hash: crypto.SHA256, SaltLength: 20}, signRequest{hash: crypto.SHA256, pss: true, saltLen: 20}, ""},
 		{"PSS salt too long", &rk.PublicKey, d256, &rsa.PSSOptions{Hash: crypto.SHA256, SaltLength: 256}, signRequest{}, "salt length 256"},
 		{"ECDSA", &ek.PublicKey, d256, crypto.SHA256, signRequest{hash: crypto.SHA256}, ""},
-		{"ECDSA with PSS", &ek.PublicKey, d256, &rsa.PSSOptions{Hash: crypto.SHA256}, signRequest{}, "PSS options given for an ECDSA key"},
+		{"ECDSA ignores PSS options, as Go's keys do", &ek.PublicKey, d256, &rsa.PSSOptions{Hash: crypto.SHA256}, signRequest{hash: crypto.SHA256}, ""},
 		{"digest of the wrong size", &rk.PublicKey, d512, crypto.SHA256, signRequest{}, "digest is 64 bytes"},
 		{"no hash", &rk.PublicKey, d256, crypto.Hash(0), signRequest{}, "only digests"},
 		{"nil options", &rk.PublicKey, d256, nil, signRequest{}, "no hash given"},
