@@ -51,7 +51,7 @@ type Options struct {
 // minutes.
 var retryOptions = policy.RetryOptions{
 	MaxRetries:    2,
-	TryTimeout:    15 * time.Second,
+	TryTimeout:    10 * time.Second,
 	RetryDelay:    500 * time.Millisecond,
 	MaxRetryDelay: 2 * time.Second,
 }
@@ -181,9 +181,9 @@ func SignIn(ctx context.Context, o Options) (*Result, error) {
 		}
 		res.Account, res.Tenant = rec.Username, rec.TenantID
 	}
-	tok, err := cred.GetToken(ctx, policy.TokenRequestOptions{Scopes: []string{scope}})
+	tok, err := getToken(ctx, cred, o, scope)
 	if err != nil {
-		return nil, Explain(err, o)
+		return nil, err
 	}
 	if o.Method == MethodManagedIdentity {
 		res.Account = managedIdentityAccount(o)
@@ -213,9 +213,20 @@ func Token(ctx context.Context, o Options, scope string) (azcore.AccessToken, er
 	if scope == "" {
 		scope = o.Environment.ManagementScope()
 	}
+	return getToken(ctx, cred, o, scope)
+}
+
+// ErrExpiredToken means the identity service issued a token that had
+// already expired, which no caller could use.
+var ErrExpiredToken = errors.New("the identity service issued an access token that has already expired")
+
+func getToken(ctx context.Context, cred azcore.TokenCredential, o Options, scope string) (azcore.AccessToken, error) {
 	tok, err := cred.GetToken(ctx, policy.TokenRequestOptions{Scopes: []string{scope}})
 	if err != nil {
 		return azcore.AccessToken{}, Explain(err, o)
+	}
+	if !tok.ExpiresOn.After(o.now()) {
+		return azcore.AccessToken{}, fmt.Errorf("%w (expired %s); check the clock of this machine and of %s", ErrExpiredToken, tok.ExpiresOn.UTC().Format(time.RFC3339), hostOf(o.Environment.AuthorityHost))
 	}
 	return tok, nil
 }

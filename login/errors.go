@@ -59,6 +59,7 @@ var aadstsHints = map[int]string{
 	700082:  "the refresh token expired: sign in again",
 	50076:   "multi-factor authentication is required: sign in interactively",
 	53003:   "blocked by Conditional Access policy",
+	50196:   "Entra ID is throttling or temporarily unavailable: wait a minute and try again",
 	70021:   "no federated identity credential on the application matches the token's issuer, subject and audience",
 	700211:  "the federated token's issuer is not registered on the application",
 	700212:  "the federated token's audience is not the one registered on the application (usually api://AzureADTokenExchange)",
@@ -77,8 +78,13 @@ func Explain(err error, o Options) error {
 	if err == nil {
 		return nil
 	}
-	if errors.Is(err, context.DeadlineExceeded) {
-		return fmt.Errorf("sign-in to %s timed out: %w", hostOf(o.Environment.AuthorityHost), err)
+	authority := hostOf(o.Environment.AuthorityHost)
+	if errors.Is(err, context.DeadlineExceeded) || strings.Contains(err.Error(), "context deadline exceeded") {
+		return &ServiceError{Host: authority, Problem: fmt.Sprintf("did not answer in time (%d tries of %s)", retryOptions.MaxRetries+1, retryOptions.TryTimeout)}
+	}
+	if strings.Contains(err.Error(), "json decode error") {
+		// The raw answer is left out: it may hold a token.
+		return &ServiceError{Host: authority, Problem: "sent an answer that is not valid JSON"}
 	}
 	var afe *azidentity.AuthenticationFailedError
 	if errors.As(err, &afe) && afe.RawResponse != nil {
@@ -123,7 +129,7 @@ func fromResponse(resp *http.Response) error {
 		if resp.Request != nil {
 			host = resp.Request.URL.Host
 		}
-		return &SignInError{Description: fmt.Sprintf("%s answered %s with a body certctl cannot read", host, resp.Status)}
+		return &ServiceError{Host: host, Problem: fmt.Sprintf("failed: %s", resp.Status)}
 	}
 	se := &SignInError{OAuthError: e.Error, Description: cleanDescription(e.Description)}
 	if len(e.Codes) > 0 {
@@ -148,6 +154,18 @@ func fromText(s string) *SignInError {
 	se.Description = cleanDescription(s[i:])
 	se.Hint = aadstsHints[se.Code]
 	return se
+}
+
+// ServiceError is an identity service that answered, but not usefully: an
+// error status without an Entra ID error, a malformed answer, or no answer
+// in time.
+type ServiceError struct {
+	Host    string
+	Problem string
+}
+
+func (e *ServiceError) Error() string {
+	return fmt.Sprintf("the identity service at %s %s", e.Host, e.Problem)
 }
 
 // NetworkError names the host that could not be reached.

@@ -19,7 +19,7 @@ const (
 	exitNotFound = 3 // no certificate with that thumbprint in the store
 	exitBadInput = 4 // wrong password, or a file or thumbprint certctl cannot use
 	exitSignIn   = 5 // Entra ID refused the sign-in, the certificate cannot sign in, or nobody is signed in
-	exitNetwork  = 6 // the identity service or Resource Manager could not be reached
+	exitNetwork  = 6 // the identity service or Resource Manager could not be reached, or failed
 )
 
 // usageError is a mistake in the command line.
@@ -54,7 +54,7 @@ func exitCode(err error) int {
 		return exitNotFound
 	case errors.Is(err, login.ErrSignIn), errors.Is(err, login.ErrCertificateUnusable), errors.Is(err, login.ErrNoContext):
 		return exitSignIn
-	case errors.As(err, new(*login.NetworkError)):
+	case errors.As(err, new(*login.NetworkError)), errors.As(err, new(*login.ServiceError)):
 		return exitNetwork
 	case errors.As(err, &ie),
 		errors.Is(err, thumbprint.ErrInvalid),

@@ -22,6 +22,7 @@ import (
 	"encoding/pem"
 	"fmt"
 	"html"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -69,6 +70,7 @@ type Server struct {
 	subscriptions []map[string]string
 	requests      []string
 	signKey       []byte
+	closing       chan struct{}
 }
 
 type app struct {
@@ -92,6 +94,7 @@ func New(t testing.TB) *Server {
 		deviceCodes: map[string]int{},
 		authCodes:   map[string]string{},
 		signKey:     []byte(randHex(32)),
+		closing:     make(chan struct{}),
 		subscriptions: []map[string]string{
 			{"subscriptionId": "11111111-2222-4333-8444-555555555555", "displayName": "Contoso Production", "state": "Enabled"},
 		},
@@ -99,6 +102,7 @@ func New(t testing.TB) *Server {
 	s.TLS = httptest.NewTLSServer(http.HandlerFunc(s.serve))
 	s.MSI = httptest.NewServer(http.HandlerFunc(s.serveMSI))
 	t.Cleanup(func() {
+		close(s.closing)
 		s.TLS.CloseClientConnections()
 		s.TLS.Close()
 		s.MSI.Close()
@@ -215,7 +219,13 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	case "/oauth2/v2.0/token":
 		switch fault {
 		case FaultHang:
-			<-r.Context().Done()
+			// Read the request so the server notices when the client
+			// gives up; stop when it does or when the test ends.
+			io.Copy(io.Discard, r.Body)
+			select {
+			case <-r.Context().Done():
+			case <-s.closing:
+			}
 			return
 		case FaultServerError:
 			http.Error(w, "internal error", http.StatusInternalServerError)

@@ -1,0 +1,70 @@
+package login
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/certctl/certctl/certstore"
+	"github.com/certctl/certctl/internal/testcert"
+	"github.com/certctl/certctl/login/logintest"
+)
+
+// TestSignInFaults runs a certificate sign-in against an identity service
+// that misbehaves. Each fault must give a clear error in bounded time,
+// with the default retry settings, and no saved context may change.
+func TestSignInFaults(t *testing.T) {
+	b := testcert.Mint(t, "certctl faults", testcert.Options{})
+	for _, tc := range []struct {
+		name  string
+		fault logintest.Fault
+		want  string
+	}{
+		{"hanging", logintest.FaultHang, "did not answer in time (3 tries of 10s)"},
+		{"500", logintest.FaultServerError, "failed: 500 Internal Server Error"},
+		{"429 with Retry-After", logintest.FaultThrottle, "AADSTS50196"},
+		{"malformed JSON", logintest.FaultMalformed, "not valid JSON"},
+		{"expired token", logintest.FaultExpiredToken, "already expired"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			s := logintest.New(t)
+			s.RegisterCertificate(appID, b.Leaf)
+			dir := t.TempDir()
+			saved := &Context{Method: MethodCertificate, Account: "before", Tenant: s.Tenant}
+			require.NoError(t, SaveContext(dir, saved))
+			s.SetFault(tc.fault)
+
+			start := time.Now()
+			res, err := SignIn(context.Background(), certOptions(s, certstore.BundleIdentity(b)))
+			took := time.Since(start)
+			require.Error(t, err)
+			assert.Nil(t, res)
+			// Bounded: the first try and at most two retries, however the
+			// service answers (time is only logged: this machine is shared).
+			assert.LessOrEqual(t, countTokenRequests(s), 3, "retries must be bounded")
+			assert.NotContains(t, err.Error(), "\n", "one clear line, not a dump")
+			assert.Contains(t, err.Error(), tc.want)
+			assert.NotContains(t, err.Error(), "unterminated", "the raw answer may hold a token")
+			t.Logf("%s after %v: %v", tc.name, took.Round(time.Millisecond), err)
+
+			back, lerr := LoadContext(dir)
+			require.NoError(t, lerr)
+			assert.Equal(t, "before", back.Account)
+		})
+	}
+}
+
+func countTokenRequests(s *logintest.Server) int {
+	n := 0
+	for _, r := range s.Requests() {
+		if strings.HasSuffix(r, "/oauth2/v2.0/token") {
+			n++
+		}
+	}
+	return n
+}
