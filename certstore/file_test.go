@@ -239,3 +239,53 @@ func snapshot(t *testing.T, dir string) map[string]string {
 	}
 	return m
 }
+
+func TestStoreOfAnotherUserIsRefused(t *testing.T) {
+	if os.Getuid() != 0 {
+		t.Skip("needs root to give the store folder to another user")
+	}
+	s, dir := openFileStore(t)
+	a := mint(t, "certctl owned", "ecdsa", nil)
+	_, err := s.Import(a, ImportOptions{})
+	require.NoError(t, err)
+	path := filepath.Join(dir, thumbprint.Of(a.Leaf).String()+".pfx")
+	before := snapshot(t, dir)
+
+	const nobody = 65534
+	require.NoError(t, os.Chown(dir, nobody, nobody))
+	_, err = s.Import(mint(t, "certctl intruder", "ecdsa", nil), ImportOptions{})
+	require.Error(t, err)
+	assert.True(t, errors.Is(err, platform.ErrUnsafePermissions))
+	assert.Contains(t, err.Error(), dir)
+	assert.Contains(t, err.Error(), "owned by uid 65534")
+	assert.Contains(t, err.Error(), "chown 0 "+dir)
+	assert.Error(t, s.Remove(thumbprint.Of(a.Leaf)))
+
+	id, err := s.Find(thumbprint.Of(a.Leaf))
+	require.NoError(t, err)
+	_, err = id.Signer()
+	assert.True(t, errors.Is(err, platform.ErrUnsafePermissions), "no key use from a folder another user controls")
+
+	require.NoError(t, os.Chown(dir, 0, 0))
+	require.NoError(t, os.Chown(path, nobody, nobody))
+	_, err = id.Signer()
+	assert.ErrorContains(t, err, "owned by uid 65534")
+	require.NoError(t, os.Chown(path, 0, 0))
+	assert.Equal(t, before, snapshot(t, dir), "refused changes changed nothing")
+}
+
+func TestGroupWritableStoreIsRefused(t *testing.T) {
+	s, dir := openFileStore(t)
+	a := mint(t, "certctl group", "ecdsa", nil)
+	_, err := s.Import(a, ImportOptions{})
+	require.NoError(t, err)
+	require.NoError(t, os.Chmod(dir, 0o770))
+	_, err = s.Import(mint(t, "certctl group 2", "ecdsa", nil), ImportOptions{})
+	assert.ErrorContains(t, err, "lets group or others change it")
+	err = s.Remove(thumbprint.Of(a.Leaf))
+	assert.ErrorContains(t, err, "chmod 700 "+dir)
+	id, err := s.Find(thumbprint.Of(a.Leaf))
+	require.NoError(t, err)
+	_, err = id.Signer()
+	assert.True(t, errors.Is(err, platform.ErrUnsafePermissions))
+}
