@@ -18,8 +18,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/assert"
-	"github.com/urfave/cli/v2"
 	"github.com/stretchr/testify/require"
+	"github.com/urfave/cli/v2"
 
 	"github.com/certctl/certctl/internal/testcert"
 	"github.com/certctl/certctl/pfx"
