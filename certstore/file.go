@@ -47,9 +47,15 @@ const (
 	maxCollisions = 9
 )
 
+// fileStore is safe for concurrent use: Import and Remove take the store's
+// file lock for each change, and the changes to the index are kept in memory
+// and written once, by Close.
 type fileStore struct {
 	name string
 	dir  string
+
+	mu      sync.Mutex
+	changes map[string]*indexEntry // by file name; nil means removed
 }
 
 func openBackend(name string, opts Options) (Store, error) {
@@ -69,7 +75,48 @@ func openBackend(name string, opts Options) (Store, error) {
 
 func (s *fileStore) Name() string     { return s.name }
 func (s *fileStore) Location() string { return s.dir }
-func (s *fileStore) Close() error     { return nil }
+
+// Close writes the index changes that Import and Remove made. A store that
+// is not closed (a crash) only leaves the index behind the files, which the
+// next List repairs.
+func (s *fileStore) Close() error {
+	s.mu.Lock()
+	changes := s.changes
+	s.changes = nil
+	s.mu.Unlock()
+	if len(changes) == 0 {
+		return nil
+	}
+	lock, err := platform.LockFile(filepath.Join(s.dir, lockName))
+	if err != nil {
+		return err
+	}
+	defer lock.Unlock()
+	path := filepath.Join(s.dir, indexName)
+	idx := loadIndex(path)
+	for name, ie := range changes {
+		if ie == nil {
+			delete(idx.Entries, name)
+		} else {
+			idx.Entries[name] = *ie
+		}
+	}
+	if err := s.writeIndex(idx.Entries); err != nil {
+		// The next List rebuilds what is missing.
+		os.Remove(path)
+	}
+	return nil
+}
+
+// noteChange records an index change for Close to write.
+func (s *fileStore) noteChange(name string, ie *indexEntry) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.changes == nil {
+		s.changes = map[string]*indexEntry{}
+	}
+	s.changes[name] = ie
+}
 
 // candidates are the file names .NET gives the certificate tp, in the order
 // it tries them.
@@ -361,6 +408,12 @@ func (s *fileStore) Import(b *pfx.Bundle, opts ImportOptions) (Imported, error) 
 		return Imported{}, fmt.Errorf("import into store %s: %w", s.name, err)
 	}
 	tp := thumbprint.Of(b.Leaf)
+	// Encoding is the slow part (key derivations); do it before taking the
+	// lock so that imports in parallel use every core.
+	data, err := pfx.EncodeStore(b)
+	if err != nil {
+		return Imported{}, fmt.Errorf("import %s into store %s: %w", tp, s.name, err)
+	}
 	lock, err := s.prepareWrite()
 	if err != nil {
 		return Imported{}, fmt.Errorf("import %s into store %s: %w", tp, s.name, err)
@@ -383,20 +436,14 @@ func (s *fileStore) Import(b *pfx.Bundle, opts ImportOptions) (Imported, error) 
 		return Imported{}, fmt.Errorf("import %s into store %s: %w", tp, s.name, err)
 	}
 
-	data, err := pfx.EncodeStore(b)
-	if err != nil {
-		return Imported{}, fmt.Errorf("import %s into store %s: %w", tp, s.name, err)
-	}
 	if err := platform.WriteFileAtomic(s.dir, name, data); err != nil {
 		return Imported{}, fmt.Errorf("import %s into store %s: %w", tp, s.name, err)
 	}
 	e := NewEntry(b.Leaf, b.Key != nil)
 	e.File = filepath.Join(s.dir, name)
-	s.updateIndex(func(m map[string]indexEntry) {
-		if fi, err := os.Lstat(e.File); err == nil {
-			m[name] = indexEntry{Name: name, Size: fi.Size(), ModTime: fi.ModTime().UnixNano(), Entry: e}
-		}
-	})
+	if fi, err := os.Lstat(e.File); err == nil {
+		s.noteChange(name, &indexEntry{Name: name, Size: fi.Size(), ModTime: fi.ModTime().UnixNano(), Entry: e})
+	}
 	return Imported{Entry: e, Added: true}, nil
 }
 
@@ -442,11 +489,9 @@ func (s *fileStore) Remove(tp thumbprint.Thumbprint) error {
 	if err := platform.SyncDir(s.dir); err != nil {
 		return fmt.Errorf("remove %s from store %s: %w", tp, s.name, err)
 	}
-	s.updateIndex(func(m map[string]indexEntry) {
-		for _, p := range paths {
-			delete(m, filepath.Base(p))
-		}
-	})
+	for _, p := range paths {
+		s.noteChange(filepath.Base(p), nil)
+	}
 	return nil
 }
 

@@ -289,3 +289,29 @@ func TestGroupWritableStoreIsRefused(t *testing.T) {
 	_, err = id.Signer()
 	assert.True(t, errors.Is(err, platform.ErrUnsafePermissions))
 }
+
+func TestCloseWritesTheIndexOnce(t *testing.T) {
+	s, dir := openFileStore(t)
+	var tps []thumbprint.Thumbprint
+	for i := 0; i < 3; i++ {
+		b := mint(t, "certctl batch", "ecdsa", nil)
+		_, err := s.Import(b, ImportOptions{})
+		require.NoError(t, err)
+		tps = append(tps, thumbprint.Of(b.Leaf))
+	}
+	assert.NoFileExists(t, filepath.Join(dir, indexName), "imports batch their index changes")
+	require.NoError(t, s.Close())
+	idx := loadIndex(filepath.Join(dir, indexName))
+	require.Len(t, idx.Entries, 3)
+	for _, tp := range tps {
+		assert.Contains(t, idx.Entries, tp.String()+".pfx")
+	}
+
+	s2, err := Open("My", Options{Dir: filepath.Dir(dir)})
+	require.NoError(t, err)
+	require.NoError(t, s2.Remove(tps[0]))
+	require.NoError(t, s2.Close())
+	idx = loadIndex(filepath.Join(dir, indexName))
+	assert.Len(t, idx.Entries, 2)
+	assert.NotContains(t, idx.Entries, tps[0].String()+".pfx")
+}

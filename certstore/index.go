@@ -111,13 +111,3 @@ func (s *fileStore) writeIndex(entries map[string]indexEntry) error {
 	}
 	return platform.WriteFileAtomic(s.dir, indexName, data)
 }
-
-// updateIndex applies change to the index; the caller holds the lock. An
-// index that cannot be written is rebuilt by the next List.
-func (s *fileStore) updateIndex(change func(map[string]indexEntry)) {
-	idx := loadIndex(filepath.Join(s.dir, indexName))
-	change(idx.Entries)
-	if err := s.writeIndex(idx.Entries); err != nil {
-		os.Remove(filepath.Join(s.dir, indexName))
-	}
-}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sync"
 	"time"
 
 	"golang.org/x/term"
@@ -20,6 +21,8 @@ type env struct {
 	// readPassword reads a line from the terminal without echo; nil when
 	// stdin is not a terminal.
 	readPassword func(prompt string) (string, error)
+	// stderrIsTerminal turns on progress reports.
+	stderrIsTerminal bool
 }
 
 func newEnv() *env {
@@ -30,6 +33,7 @@ func newEnv() *env {
 		getenv: os.Getenv,
 		now:    time.Now,
 	}
+	e.stderrIsTerminal = term.IsTerminal(int(os.Stderr.Fd()))
 	if fd := int(os.Stdin.Fd()); term.IsTerminal(fd) {
 		e.readPassword = func(prompt string) (string, error) {
 			fmt.Fprint(os.Stderr, prompt)
@@ -49,4 +53,27 @@ func (e *env) warnf(format string, args ...any) {
 // infof prints a note for people on stderr.
 func (e *env) infof(format string, args ...any) {
 	fmt.Fprintf(e.stderr, "certctl: "+format+"\n", args...)
+}
+
+// progress returns a function to call once per item done. On a terminal it
+// keeps a "verb n/total" line up to date on stderr, for runs of more than a
+// few items; elsewhere (a pipe, a log) it prints nothing.
+func (e *env) progress(verb string, total int) func() {
+	if !e.stderrIsTerminal || total < 10 {
+		return func() {}
+	}
+	var mu sync.Mutex
+	n, last := 0, time.Time{}
+	return func() {
+		mu.Lock()
+		defer mu.Unlock()
+		n++
+		if now := time.Now(); n == total || now.Sub(last) > 100*time.Millisecond {
+			last = now
+			fmt.Fprintf(e.stderr, "\rcertctl: %s %d/%d", verb, n, total)
+			if n == total {
+				fmt.Fprintln(e.stderr)
+			}
+		}
+	}
 }

@@ -56,10 +56,16 @@ func (h *handlers) importAction(c *cli.Context) error {
 		return &usageError{"--key goes with a single certificate FILE"}
 	}
 
-	// Read and check every file before the store changes.
+	// Read and check every file before the store changes, on every core:
+	// decoding runs key derivations.
 	pw := &passwordReader{c: c, e: h.env}
-	bundles := make([]*pfx.Bundle, c.NArg())
-	for i, path := range c.Args().Slice() {
+	if _, _, err := pw.explicit(); err != nil { // read stdin once, up front
+		return err
+	}
+	paths := c.Args().Slice()
+	bundles := make([]*pfx.Bundle, len(paths))
+	err = forEach(len(paths), func(i int) error {
+		path := paths[i]
 		data, err := readInput(path)
 		if err != nil {
 			return err
@@ -69,16 +75,16 @@ func (h *handlers) importAction(c *cli.Context) error {
 			if err != nil {
 				return err
 			}
-			b, err := pfx.DecodePEM(data, keyData)
-			if err != nil {
+			if bundles[i], err = pfx.DecodePEM(data, keyData); err != nil {
 				return badInput(fmt.Errorf("%s with key %s: %w", path, keyFile, err))
 			}
-			bundles[i] = b
-			continue
+			return nil
 		}
-		if bundles[i], err = pw.decode(path, data); err != nil {
-			return err
-		}
+		bundles[i], err = pw.decode(path, data)
+		return err
+	})
+	if err != nil {
+		return err
 	}
 
 	s, err := openStore(c)
@@ -86,21 +92,27 @@ func (h *handlers) importAction(c *cli.Context) error {
 		return err
 	}
 	defer s.Close()
-	var done []certstore.Imported
-	for _, b := range bundles {
-		res, err := s.Import(b, certstore.ImportOptions{Exportable: c.Bool("exportable")})
+	progress := h.env.progress("imported", len(bundles))
+	done := make([]certstore.Imported, len(bundles))
+	err = forEach(len(bundles), func(i int) error {
+		res, err := s.Import(bundles[i], certstore.ImportOptions{Exportable: c.Bool("exportable")})
 		if err != nil {
-			// Leave the store as it was: take back what this command added.
-			for _, d := range done {
-				if d.Added {
-					if rerr := s.Remove(d.Entry.Thumbprint); rerr != nil {
-						h.env.warnf("could not take back %s after the failure: %v", d.Entry.Thumbprint, rerr)
-					}
-				}
-			}
 			return err
 		}
-		done = append(done, res)
+		done[i] = res
+		progress()
+		return nil
+	})
+	if err != nil {
+		// Leave the store as it was: take back what this command added.
+		for _, d := range done {
+			if d.Added {
+				if rerr := s.Remove(d.Entry.Thumbprint); rerr != nil {
+					h.env.warnf("could not take back %s after the failure: %v", d.Entry.Thumbprint, rerr)
+				}
+			}
+		}
+		return err
 	}
 
 	if format == "json" {

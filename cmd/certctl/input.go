@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"sync"
 
 	"github.com/urfave/cli/v2"
 
@@ -57,6 +58,12 @@ type passwordReader struct {
 	read     bool
 	value    string
 	given    bool
+
+	// mu serializes terminal prompts when files are decoded in parallel;
+	// the first password typed is tried on the files after it.
+	mu       sync.Mutex
+	typed    string
+	hasTyped bool
 }
 
 const passwordEnv = "CERTCTL_PFX_PASSWORD"
@@ -144,10 +151,17 @@ func withPassword[T any](p *passwordReader, path string, decode func(string) (T,
 		if p.e.readPassword == nil {
 			return zero, badInput(fmt.Errorf("%s is protected by a password: give it with --password-file FILE, --password-stdin or $%s", path, passwordEnv))
 		}
-		if pw, err = p.e.readPassword(fmt.Sprintf("Password for %s: ", path)); err != nil {
-			return zero, err
+		p.mu.Lock()
+		if p.hasTyped {
+			v, err = decode(p.typed)
 		}
-		v, err = decode(pw)
+		if !p.hasTyped || errors.Is(err, pfx.ErrIncorrectPassword) {
+			if pw, err = p.e.readPassword(fmt.Sprintf("Password for %s: ", path)); err == nil {
+				p.typed, p.hasTyped = pw, true
+				v, err = decode(pw)
+			}
+		}
+		p.mu.Unlock()
 	}
 	if err != nil {
 		return zero, badInput(fmt.Errorf("%s: %w", path, err))
