@@ -11,6 +11,7 @@ import (
 	"github.com/certctl/certctl/certstore"
 	"github.com/certctl/certctl/login"
 	"github.com/certctl/certctl/platform"
+	"github.com/certctl/certctl/thumbprint"
 )
 
 // run is main without os.Exit, so deferred closes run and tests can call it.
@@ -149,14 +150,36 @@ func openStore(c *cli.Context) (certstore.Store, error) {
 	return certstore.Open(c.String("store"), certstore.Options{Dir: c.String("store-dir")})
 }
 
+// startCommand checks the number of positional arguments and reads
+// --output (table when the command has none).
+func startCommand(c *cli.Context, min, max int, what string) (format string, err error) {
+	if err := wantArgs(c, min, max, what); err != nil {
+		return "", err
+	}
+	return outputFormat(c)
+}
+
 // outputFormat reads --output, set before or after the command.
 func outputFormat(c *cli.Context) (string, error) {
 	f := strings.ToLower(c.String("output"))
 	switch f {
-	case "table", "json":
+	case "", "table":
+		return "table", nil
+	case "json":
 		return f, nil
 	}
 	return "", &usageError{fmt.Sprintf("--output %q: use table or json", c.String("output"))}
+}
+
+// openByThumbprint parses the THUMBPRINT argument and opens the store to
+// look in; the caller closes it.
+func openByThumbprint(c *cli.Context) (certstore.Store, thumbprint.Thumbprint, error) {
+	tp, err := thumbprint.Parse(c.Args().First())
+	if err != nil {
+		return nil, tp, err
+	}
+	s, err := openStore(c)
+	return s, tp, err
 }
 
 // wantArgs checks the number of positional arguments.

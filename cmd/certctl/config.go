@@ -1,6 +1,7 @@
 package main
 
 import (
+	"github.com/certctl/certctl/login"
 	"github.com/certctl/certctl/platform"
 )
 
@@ -14,4 +15,13 @@ func (h *handlers) configDir() (string, error) {
 		return d, nil
 	}
 	return platform.ConfigDir()
+}
+
+// savedContext reads the sign-in context, with the folder it lives in.
+func (h *handlers) savedContext() (dir string, saved *login.Context, err error) {
+	if dir, err = h.configDir(); err != nil {
+		return "", nil, err
+	}
+	saved, err = login.LoadContext(dir)
+	return dir, saved, err
 }

@@ -47,10 +47,7 @@ Examples:
 }
 
 func (h *handlers) environmentList(c *cli.Context) error {
-	if err := wantArgs(c, 0, 0, ""); err != nil {
-		return err
-	}
-	format, err := outputFormat(c)
+	format, err := startCommand(c, 0, 0, "")
 	if err != nil {
 		return err
 	}

@@ -44,10 +44,7 @@ type importedJSON struct {
 }
 
 func (h *handlers) importAction(c *cli.Context) error {
-	if err := wantArgs(c, 1, -1, "FILE to import"); err != nil {
-		return err
-	}
-	format, err := outputFormat(c)
+	format, err := startCommand(c, 1, -1, "FILE to import")
 	if err != nil {
 		return err
 	}

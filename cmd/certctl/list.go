@@ -37,10 +37,7 @@ type listedJSON struct {
 }
 
 func (h *handlers) listAction(c *cli.Context) error {
-	if err := wantArgs(c, 0, 0, ""); err != nil {
-		return err
-	}
-	format, err := outputFormat(c)
+	format, err := startCommand(c, 0, 0, "")
 	if err != nil {
 		return err
 	}

@@ -146,10 +146,7 @@ func (h *handlers) resolveCertificate(c *cli.Context, storeName, storeDir, tpTex
 }
 
 func (h *handlers) loginAction(c *cli.Context) error {
-	if err := wantArgs(c, 0, 0, ""); err != nil {
-		return err
-	}
-	format, err := outputFormat(c)
+	format, err := startCommand(c, 0, 0, "")
 	if err != nil {
 		return err
 	}

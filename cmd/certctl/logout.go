@@ -53,18 +53,11 @@ Example:
 }
 
 func (h *handlers) contextShowAction(c *cli.Context) error {
-	if err := wantArgs(c, 0, 0, ""); err != nil {
-		return err
-	}
-	format, err := outputFormat(c)
+	format, err := startCommand(c, 0, 0, "")
 	if err != nil {
 		return err
 	}
-	dir, err := h.configDir()
-	if err != nil {
-		return err
-	}
-	saved, err := login.LoadContext(dir)
+	_, saved, err := h.savedContext()
 	if err != nil {
 		return err
 	}

@@ -2,8 +2,6 @@ package main
 
 import (
 	"github.com/urfave/cli/v2"
-
-	"github.com/certctl/certctl/thumbprint"
 )
 
 func (h *handlers) removeCommand() *cli.Command {
@@ -26,11 +24,7 @@ func (h *handlers) removeAction(c *cli.Context) error {
 	if err := wantArgs(c, 1, 1, "THUMBPRINT"); err != nil {
 		return err
 	}
-	tp, err := thumbprint.Parse(c.Args().First())
-	if err != nil {
-		return err
-	}
-	s, err := openStore(c)
+	s, tp, err := openByThumbprint(c)
 	if err != nil {
 		return err
 	}

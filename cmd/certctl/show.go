@@ -117,18 +117,11 @@ func extKeyUsages(cert *x509.Certificate) []string {
 }
 
 func (h *handlers) showAction(c *cli.Context) error {
-	if err := wantArgs(c, 1, 1, "THUMBPRINT"); err != nil {
-		return err
-	}
-	format, err := outputFormat(c)
+	format, err := startCommand(c, 1, 1, "THUMBPRINT")
 	if err != nil {
 		return err
 	}
-	tp, err := thumbprint.Parse(c.Args().First())
-	if err != nil {
-		return err
-	}
-	s, err := openStore(c)
+	s, tp, err := openByThumbprint(c)
 	if err != nil {
 		return err
 	}

@@ -31,10 +31,7 @@ type thumbprintJSON struct {
 }
 
 func (h *handlers) thumbprintAction(c *cli.Context) error {
-	if err := wantArgs(c, 1, 1, "FILE"); err != nil {
-		return err
-	}
-	format, err := outputFormat(c)
+	format, err := startCommand(c, 1, 1, "FILE")
 	if err != nil {
 		return err
 	}

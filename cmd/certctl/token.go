@@ -41,18 +41,11 @@ type tokenJSON struct {
 }
 
 func (h *handlers) tokenAction(c *cli.Context) error {
-	if err := wantArgs(c, 0, 0, ""); err != nil {
-		return err
-	}
-	format, err := outputFormat(c)
+	format, err := startCommand(c, 0, 0, "")
 	if err != nil {
 		return err
 	}
-	dir, err := h.configDir()
-	if err != nil {
-		return err
-	}
-	saved, err := login.LoadContext(dir)
+	dir, saved, err := h.savedContext()
 	if err != nil {
 		return err
 	}
