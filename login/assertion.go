@@ -58,7 +58,9 @@ type assertionClaims struct {
 
 // BuildAssertion makes the client assertion for clientID: a JWT signed with
 // RSASSA-PSS and SHA-256 (PS256) through the identity's Signer, with the
-// certificate's SHA-256 hash in x5t#S256, as MSAL builds it. With sendChain
+// certificate's SHA-256 hash in x5t#S256, as MSAL builds it. A key that can
+// only make PKCS #1 v1.5 signatures (a Windows CryptoAPI key where CNG cannot
+// open it) signs RS256 instead, which Entra ID also accepts. With sendChain
 // the header also carries the certificate chain (x5c), which subject name
 // and issuer registration needs.
 func BuildAssertion(id certstore.Identity, clientID, audience string, sendChain bool, now time.Time) (string, error) {
@@ -67,23 +69,11 @@ func BuildAssertion(id certstore.Identity, clientID, audience string, sendChain 
 		return "", err
 	}
 	cert := id.Certificate()
-	header := map[string]any{
-		"alg":      "PS256",
-		"typ":      "JWT",
-		"x5t#S256": b64(sha256Sum(cert.Raw)),
-	}
-	if sendChain {
-		x5c := []string{base64.StdEncoding.EncodeToString(cert.Raw)}
-		for _, c := range id.Chain() {
-			x5c = append(x5c, base64.StdEncoding.EncodeToString(c.Raw))
-		}
-		header["x5c"] = x5c
-	}
 	jti := make([]byte, 16)
 	if _, err := rand.Read(jti); err != nil {
 		return "", err
 	}
-	claims := assertionClaims{
+	claims, err := json.Marshal(assertionClaims{
 		Audience:  audience,
 		Issuer:    clientID,
 		Subject:   clientID,
@@ -91,22 +81,43 @@ func BuildAssertion(id certstore.Identity, clientID, audience string, sendChain 
 		NotBefore: now.Unix(),
 		IssuedAt:  now.Unix(),
 		Expires:   now.Add(assertionLifetime).Unix(),
-	}
-	h, err := json.Marshal(header)
+	})
 	if err != nil {
 		return "", err
 	}
-	c, err := json.Marshal(claims)
-	if err != nil {
-		return "", err
+	sign := func(alg string, opts crypto.SignerOpts) (string, error) {
+		header := map[string]any{
+			"alg":      alg,
+			"typ":      "JWT",
+			"x5t#S256": b64(sha256Sum(cert.Raw)),
+		}
+		if sendChain {
+			x5c := []string{base64.StdEncoding.EncodeToString(cert.Raw)}
+			for _, c := range id.Chain() {
+				x5c = append(x5c, base64.StdEncoding.EncodeToString(c.Raw))
+			}
+			header["x5c"] = x5c
+		}
+		h, err := json.Marshal(header)
+		if err != nil {
+			return "", err
+		}
+		signingInput := b64(h) + "." + b64(claims)
+		digest := sha256.Sum256([]byte(signingInput))
+		sig, err := signer.Sign(rand.Reader, digest[:], opts)
+		if err != nil {
+			return "", err
+		}
+		return signingInput + "." + b64(sig), nil
 	}
-	signingInput := b64(h) + "." + b64(c)
-	digest := sha256.Sum256([]byte(signingInput))
-	sig, err := signer.Sign(rand.Reader, digest[:], &rsa.PSSOptions{SaltLength: rsa.PSSSaltLengthEqualsHash, Hash: crypto.SHA256})
+	jwt, err := sign("PS256", &rsa.PSSOptions{SaltLength: rsa.PSSSaltLengthEqualsHash, Hash: crypto.SHA256})
+	if errors.Is(err, certstore.ErrPSSUnsupported) {
+		jwt, err = sign("RS256", crypto.SHA256)
+	}
 	if err != nil {
 		return "", fmt.Errorf("sign the client assertion with certificate %s: %w", thumbprint.Of(cert), err)
 	}
-	return signingInput + "." + b64(sig), nil
+	return jwt, nil
 }
 
 func b64(b []byte) string { return base64.RawURLEncoding.EncodeToString(b) }

@@ -3,6 +3,7 @@ package login
 import (
 	"context"
 	"crypto"
+	"crypto/rsa"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/pem"
@@ -418,4 +419,36 @@ func TestPEMKeyNeverInAssertion(t *testing.T) {
 		assert.False(t, strings.Contains(string(raw), string(block.Bytes[40:80])))
 	}
 	assert.False(t, errors.Is(err, ErrSignIn))
+}
+
+// pkcs1OnlyIdentity stands for a Windows CryptoAPI key that cannot make
+// RSA-PSS signatures.
+type pkcs1OnlyIdentity struct{ certstore.Identity }
+
+func (p pkcs1OnlyIdentity) Signer() (crypto.Signer, error) {
+	s, err := p.Identity.Signer()
+	return pkcs1OnlySigner{s}, err
+}
+
+type pkcs1OnlySigner struct{ crypto.Signer }
+
+func (s pkcs1OnlySigner) Sign(r io.Reader, digest []byte, opts crypto.SignerOpts) ([]byte, error) {
+	if _, ok := opts.(*rsa.PSSOptions); ok {
+		return nil, certstore.ErrPSSUnsupported
+	}
+	return s.Signer.Sign(r, digest, opts)
+}
+
+func TestPKCS1OnlyKeySignsRS256(t *testing.T) {
+	s := logintest.New(t)
+	b := testcert.Mint(t, "certctl capi", testcert.Options{})
+	s.RegisterCertificate(appID, b.Leaf)
+	id := pkcs1OnlyIdentity{certstore.BundleIdentity(b)}
+	jwt, err := BuildAssertion(id, appID, s.TokenEndpoint(), false, time.Now())
+	require.NoError(t, err)
+	var header struct{ Alg string }
+	require.NoError(t, decodeSegment(strings.Split(jwt, ".")[0], &header))
+	assert.Equal(t, "RS256", header.Alg)
+	_, err = SignIn(context.Background(), certOptions(s, id))
+	require.NoError(t, err, "the fake verifies the RS256 signature")
 }
