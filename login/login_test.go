@@ -8,13 +8,11 @@ import (
 	"crypto/x509"
 	"encoding/pem"
 	"errors"
-	"html"
 	"io"
 	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -52,31 +50,7 @@ func fakeBrowser(u string) error {
 	pool := x509.NewCertPool()
 	pool.AppendCertsFromPEM(pemData)
 	c := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}, Timeout: 20 * time.Second}
-	resp, err := c.Get(u)
-	if err != nil {
-		return err
-	}
-	page, err := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if err != nil {
-		return err
-	}
-	// The sign-in page posts the code back to the redirect URI; do what
-	// its script would.
-	form := regexp.MustCompile(`<form method="post" action="([^"]+)">`).FindSubmatch(page)
-	if form == nil {
-		return nil // redirected already
-	}
-	fields := url.Values{}
-	for _, m := range regexp.MustCompile(`name="([^"]+)" value="([^"]*)"`).FindAllSubmatch(page, -1) {
-		fields.Set(string(m[1]), html.UnescapeString(string(m[2])))
-	}
-	resp, err = c.PostForm(html.UnescapeString(string(form[1])), fields)
-	if err != nil {
-		return err
-	}
-	resp.Body.Close()
-	return nil
+	return logintest.Browse(c, u)
 }
 
 func env(s *logintest.Server) Environment {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -33,6 +34,14 @@ func TestMain(m *testing.M) {
 	}
 	testscript.Main(m, map[string]func(){
 		"certctl": func() { os.Exit(run(os.Args, newEnv())) },
+		// A browser for the interactive sign-in: certctl's browser opener
+		// finds it on PATH, and it signs in at the fake Entra ID.
+		"xdg-open": func() {
+			if err := logintest.Browse(http.DefaultClient, os.Args[len(os.Args)-1]); err != nil {
+				fmt.Fprintln(os.Stderr, "xdg-open:", err)
+				os.Exit(1)
+			}
+		},
 	})
 }
 
