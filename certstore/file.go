@@ -326,15 +326,6 @@ func (s *fileStore) List() ([]Entry, error) {
 	return list, nil
 }
 
-func sortEntries(list []Entry) {
-	sort.Slice(list, func(i, j int) bool {
-		if list[i].Subject != list[j].Subject {
-			return list[i].Subject < list[j].Subject
-		}
-		return list[i].Thumbprint.String() < list[j].Thumbprint.String()
-	})
-}
-
 // decodeAll reads the files that changed since the index was written, on
 // every core.
 func (s *fileStore) decodeAll(todo []indexEntry) ([]indexEntry, []error) {

@@ -27,6 +27,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"sort"
 	"strings"
 	"time"
 
@@ -165,7 +166,23 @@ var (
 	ErrInvalidName = errors.New("invalid store name")
 	// ErrUnsupported means the platform has no store backend.
 	ErrUnsupported = errors.New("certificate store not supported on this platform")
+	// ErrPSSUnsupported is matched by the error of a Signer whose key
+	// cannot make RSA-PSS signatures, while PKCS #1 v1.5 signatures work:
+	// on Windows, an RSA key in a CryptoAPI container when CNG cannot open
+	// it, as under Wine. A caller that can use either falls back to
+	// PKCS #1 v1.5 (RS256).
+	ErrPSSUnsupported = errors.New("RSA-PSS signatures are not supported for this key")
 )
+
+// sortEntries puts entries in List's order: by subject, then thumbprint.
+func sortEntries(list []Entry) {
+	sort.Slice(list, func(i, j int) bool {
+		if list[i].Subject != list[j].Subject {
+			return list[i].Subject < list[j].Subject
+		}
+		return list[i].Thumbprint.String() < list[j].Thumbprint.String()
+	})
+}
 
 // NotFoundError names the thumbprint and store of ErrNotFound.
 type NotFoundError struct {

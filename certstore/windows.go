@@ -51,7 +51,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"sort"
 	"strings"
 
 	"golang.org/x/sys/windows"
@@ -208,15 +207,6 @@ func (s *windowsStore) List() ([]Entry, error) {
 func sha1Of(ctx *windows.CertContext) []byte {
 	tp := thumbprint.Of(&x509.Certificate{Raw: contextDER(ctx)})
 	return tp[:]
-}
-
-func sortEntries(list []Entry) {
-	sort.Slice(list, func(i, j int) bool {
-		if list[i].Subject != list[j].Subject {
-			return list[i].Subject < list[j].Subject
-		}
-		return list[i].Thumbprint.String() < list[j].Thumbprint.String()
-	})
 }
 
 func (s *windowsStore) Find(tp thumbprint.Thumbprint) (Identity, error) {

@@ -15,12 +15,6 @@ import (
 	"math/big"
 )
 
-// ErrPSSUnsupported is matched by the error of a Signer whose key cannot
-// make RSA-PSS signatures, while PKCS #1 v1.5 signatures work: on Windows,
-// an RSA key in a CryptoAPI container when CNG cannot open it, as under
-// Wine. A caller that can use either falls back to PKCS #1 v1.5 (RS256).
-var ErrPSSUnsupported = errors.New("RSA-PSS signatures are not supported for this key")
-
 // signRequest is what one Sign call asks for.
 type signRequest struct {
 	hash crypto.Hash
