@@ -165,6 +165,29 @@ func checkKeyFile(path string) error {
 // file that holds only certificates (as .NET writes for Root and CA) gives a
 // bundle without a key.
 func readFile(path string) (*pfx.Bundle, error) {
+	data, err := readBytes(path)
+	if err != nil {
+		return nil, err
+	}
+	return decodeFile(path, data)
+}
+
+func decodeFile(path string, data []byte) (*pfx.Bundle, error) {
+	b, err := pfx.Decode(data, "")
+	if errors.Is(err, pfx.ErrNoPrivateKey) {
+		var certs []*x509.Certificate
+		if certs, err = pfx.DecodeCertificates(data, ""); err == nil {
+			b = &pfx.Bundle{Leaf: certs[0], Chain: certs[1:]}
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return b, nil
+}
+
+// readBytes reads a store file that is a regular file and not too big.
+func readBytes(path string) ([]byte, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
@@ -177,21 +200,26 @@ func readFile(path string) (*pfx.Bundle, error) {
 	if !fi.Mode().IsRegular() {
 		return nil, fmt.Errorf("%s is not a regular file", path)
 	}
-	data, err := io.ReadAll(io.LimitReader(f, pfx.MaxFileSize+1))
+	return io.ReadAll(io.LimitReader(f, pfx.MaxFileSize+1))
+}
+
+// listFile describes one store file for List. It decrypts only the
+// certificates, without the MAC or the key, which is all a listing shows;
+// whatever uses the key decodes the whole file and checks its MAC. Files
+// that reader cannot handle are decoded in full.
+func listFile(path string) (Entry, error) {
+	data, err := readBytes(path)
 	if err != nil {
-		return nil, err
+		return Entry{}, err
 	}
-	b, err := pfx.Decode(data, "")
-	if errors.Is(err, pfx.ErrNoPrivateKey) {
-		var certs []*x509.Certificate
-		if certs, err = pfx.DecodeCertificates(data, ""); err == nil {
-			b = &pfx.Bundle{Leaf: certs[0], Chain: certs[1:]}
-		}
+	if leaf, _, hasKey, err := pfx.ReadStoreCertificates(data, ""); err == nil {
+		return NewEntry(leaf, hasKey), nil
 	}
+	b, err := decodeFile(path, data)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return Entry{}, err
 	}
-	return b, nil
+	return NewEntry(b.Leaf, b.Key != nil), nil
 }
 
 // isCertFile reports whether a folder entry is one .NET would read as a
@@ -343,12 +371,12 @@ func (s *fileStore) decodeAll(todo []indexEntry) ([]indexEntry, []error) {
 			defer wg.Done()
 			for i := range next {
 				ie := todo[i]
-				b, err := readFile(filepath.Join(s.dir, ie.Name))
+				e, err := listFile(filepath.Join(s.dir, ie.Name))
 				if err != nil {
 					results[i].err = err
 					continue
 				}
-				ie.Entry = NewEntry(b.Leaf, b.Key != nil)
+				ie.Entry = e
 				results[i].ie = ie
 			}
 		}()
