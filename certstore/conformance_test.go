@@ -3,20 +3,16 @@ package certstore
 import (
 	"crypto"
 	"crypto/ecdsa"
-	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha256"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"errors"
-	"math/big"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/certctl/certctl/internal/testcert"
 	"github.com/certctl/certctl/pfx"
 	"github.com/certctl/certctl/thumbprint"
 )
@@ -25,41 +21,7 @@ import (
 // with a fresh key of the kind given.
 func mint(t testing.TB, cn string, kind string, parent *pfx.Bundle) *pfx.Bundle {
 	t.Helper()
-	var key crypto.Signer
-	var err error
-	switch kind {
-	case "rsa":
-		key, err = rsa.GenerateKey(rand.Reader, 2048)
-	case "ecdsa":
-		key, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	case "ecdsa-p384":
-		key, err = ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
-	default:
-		t.Fatalf("unknown key kind %q", kind)
-	}
-	require.NoError(t, err)
-	serial, err := rand.Int(rand.Reader, big.NewInt(1<<62))
-	require.NoError(t, err)
-	tmpl := &x509.Certificate{
-		SerialNumber:          serial,
-		Subject:               pkix.Name{CommonName: cn},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(90 * 24 * time.Hour),
-		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
-		BasicConstraintsValid: true,
-		IsCA:                  parent == nil,
-	}
-	issuer, signer := tmpl, key
-	var chain []*x509.Certificate
-	if parent != nil {
-		issuer, signer = parent.Leaf, parent.Key
-		chain = append([]*x509.Certificate{parent.Leaf}, parent.Chain...)
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, issuer, key.Public(), signer)
-	require.NoError(t, err)
-	cert, err := x509.ParseCertificate(der)
-	require.NoError(t, err)
-	return &pfx.Bundle{Leaf: cert, Key: key, Chain: chain}
+	return testcert.Mint(t, cn, testcert.Options{Key: kind, Parent: parent})
 }
 
 // limits says what a backend cannot do, and why. The zero value is a

@@ -19,7 +19,7 @@ import (
 // Options shape a minted certificate; the zero value is an RSA 2048
 // self-signed CA certificate valid from an hour ago for 90 days.
 type Options struct {
-	// Key is "rsa" (default) or "ecdsa" (P-256).
+	// Key is "rsa" (default), "ecdsa" (P-256) or "ecdsa-p384".
 	Key string
 	// Parent signs the certificate; nil makes it self-signed.
 	Parent *pfx.Bundle
@@ -37,6 +37,8 @@ func Mint(t testing.TB, cn string, o Options) *pfx.Bundle {
 		key, err = rsa.GenerateKey(rand.Reader, 2048)
 	case "ecdsa":
 		key, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	case "ecdsa-p384":
+		key, err = ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
 	default:
 		t.Fatalf("testcert: unknown key kind %q", o.Key)
 	}
