@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math/rand"
 	"os"
 	"os/exec"
@@ -462,18 +463,25 @@ func TestPasswordPromptDoesNotEcho(t *testing.T) {
 	require.NoError(t, err)
 	cmd := exec.Command(scriptCmd, "-q", "-e", "-c", "certctl --store-dir "+store+" import "+abs, "/dev/null")
 	cmd.Env = append(os.Environ(), "CERTCTL_PFX_PASSWORD=")
-	// Wait for the prompt before typing, as a person would.
-	stdinR, stdinW, err := os.Pipe()
+	stdin, err := cmd.StdinPipe()
 	require.NoError(t, err)
-	cmd.Stdin = stdinR
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
+	stdout, err := cmd.StdoutPipe()
+	require.NoError(t, err)
+	cmd.Stderr = cmd.Stdout
 	require.NoError(t, cmd.Start())
-	go func() {
-		time.Sleep(500 * time.Millisecond)
-		stdinW.Write([]byte(fixturePassword + "\r"))
-		stdinW.Close()
-	}()
+	// Type only once the prompt is up, as a person would: typed earlier,
+	// the terminal would still be echoing.
+	var out bytes.Buffer
+	buf := make([]byte, 4096)
+	for !strings.Contains(out.String(), "Password for ") {
+		n, err := stdout.Read(buf)
+		out.Write(buf[:n])
+		require.NoError(t, err, "certctl never asked for the password: %s", out.String())
+	}
+	_, err = stdin.Write([]byte(fixturePassword + "\r"))
+	require.NoError(t, err)
+	rest, _ := io.ReadAll(stdout)
+	out.Write(rest)
 	require.NoError(t, cmd.Wait(), out.String())
 	assert.Contains(t, out.String(), "Password for "+abs)
 	assert.Contains(t, out.String(), "CN=certctl test ecdsa-p256")
