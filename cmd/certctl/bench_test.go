@@ -1,0 +1,602 @@
+//go:build !windows
+
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/certctl/certctl/certstore"
+	"github.com/certctl/certctl/internal/benchstore"
+	"github.com/certctl/certctl/login"
+	"github.com/certctl/certctl/login/logintest"
+	"github.com/certctl/certctl/pfx"
+	"github.com/certctl/certctl/platform"
+	"github.com/certctl/certctl/thumbprint"
+)
+
+// These benchmarks run the certctl binary, built from this folder, as a
+// user runs it, and compare it with what an administrator runs today:
+// openssl and curl. BENCHMARKS.md has the targets, the commands and the
+// results. Each process's peak RSS (MiB) and CPU use (user+sys over wall
+// time, in cores) are reported as extra metrics.
+
+var (
+	benchBinOnce sync.Once
+	benchBinPath string
+	benchBinErr  error
+)
+
+// benchBinary builds certctl from this folder once per run, into
+// os.TempDir()/certctl-bench-bin (replaced by each run).
+func benchBinary(b *testing.B) string {
+	b.Helper()
+	benchBinOnce.Do(func() {
+		goTool := filepath.Join(runtime.GOROOT(), "bin", "go")
+		if _, err := os.Stat(goTool); err != nil {
+			if goTool, benchBinErr = exec.LookPath("go"); benchBinErr != nil {
+				return
+			}
+		}
+		dir := filepath.Join(os.TempDir(), "certctl-bench-bin")
+		if benchBinErr = os.MkdirAll(dir, 0o700); benchBinErr != nil {
+			return
+		}
+		tmp := filepath.Join(dir, fmt.Sprintf("certctl.%d", os.Getpid()))
+		out, err := exec.Command(goTool, "build", "-o", tmp, ".").CombinedOutput()
+		if err != nil {
+			benchBinErr = fmt.Errorf("go build: %v\n%s", err, out)
+			return
+		}
+		benchBinPath = filepath.Join(dir, "certctl")
+		benchBinErr = os.Rename(tmp, benchBinPath)
+	})
+	if benchBinErr != nil {
+		b.Fatal(benchBinErr)
+	}
+	return benchBinPath
+}
+
+// benchNeedTool skips the benchmark when a peer tool is missing.
+func benchNeedTool(b *testing.B, name string) string {
+	b.Helper()
+	p, err := exec.LookPath(name)
+	if err != nil {
+		b.Skipf("%s is not on PATH, so there is nothing to compare with (apt-get install -y %s)", name, name)
+	}
+	return p
+}
+
+// procUsage accumulates what the processes of one benchmark used.
+type procUsage struct {
+	wall, cpu time.Duration
+	maxRSS    int64 // KiB
+	runs      int
+}
+
+func (u *procUsage) add(st *os.ProcessState, wall time.Duration) {
+	u.wall += wall
+	u.cpu += st.UserTime() + st.SystemTime()
+	if ru, ok := st.SysUsage().(*syscall.Rusage); ok && ru.Maxrss > u.maxRSS {
+		u.maxRSS = ru.Maxrss // KiB on Linux
+	}
+	u.runs++
+}
+
+// report adds the peak RSS and CPU use to the benchmark's results.
+func (u *procUsage) report(b *testing.B) {
+	if u.runs == 0 {
+		return
+	}
+	b.ReportMetric(float64(u.maxRSS)/1024, "peak-RSS-MiB")
+	if u.wall > 0 {
+		b.ReportMetric(float64(u.cpu)/float64(u.wall), "cpu-cores")
+	}
+}
+
+// benchRun runs a command to completion with stdout discarded and returns its
+// stdout only if keep is set; it fails the benchmark if the command fails.
+func benchRun(b *testing.B, u *procUsage, env []string, keep bool, name string, args ...string) []byte {
+	b.Helper()
+	cmd := exec.Command(name, args...)
+	cmd.Env = env
+	var out, errb bytes.Buffer
+	if keep {
+		cmd.Stdout = &out
+	}
+	cmd.Stderr = &errb
+	start := time.Now()
+	err := cmd.Run()
+	wall := time.Since(start)
+	if err != nil {
+		b.Fatalf("%s %s: %v\n%s", filepath.Base(name), strings.Join(args, " "), err, errb.String())
+	}
+	if u != nil {
+		u.add(cmd.ProcessState, wall)
+	}
+	return out.Bytes()
+}
+
+// benchEnv is the environment of the child processes: the caller's, with
+// certctl's own variables replaced.
+func benchEnv(extra ...string) []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		if strings.HasPrefix(kv, "CERTCTL_") || strings.HasPrefix(kv, "GOMAXPROCS=") || strings.HasPrefix(kv, "SSL_CERT_") {
+			continue
+		}
+		env = append(env, kv)
+	}
+	for _, kv := range extra {
+		if kv != "" {
+			env = append(env, kv)
+		}
+	}
+	return env
+}
+
+// benchDropIndex makes a store cold: it removes everything in the store folder
+// but the certificate files and the writers' lock.
+func benchDropIndex(b *testing.B, root string) {
+	dir := benchstore.StoreDir(root)
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, e := range entries {
+		if strings.HasSuffix(e.Name(), ".pfx") || e.Name() == ".certctl.lock" {
+			continue
+		}
+		if err := os.RemoveAll(filepath.Join(dir, e.Name())); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkProcessList runs "certctl list --output json" over 10,000
+// certificates (targets 1a, 1b, 1c and 5): warm with a current index, cold
+// without one, and cold with GOMAXPROCS=1.
+func BenchmarkProcessList(b *testing.B) {
+	bin := benchBinary(b)
+	const n = 10000
+	for _, tc := range []struct {
+		name  string
+		cold  bool
+		procs string
+	}{
+		{"warm", false, ""},
+		{"cold", true, ""},
+		{"cold-procs=1", true, "GOMAXPROCS=1"},
+		{"cold-procs=2", true, "GOMAXPROCS=2"},
+	} {
+		b.Run(fmt.Sprintf("%s/n=%d", tc.name, n), func(b *testing.B) {
+			root := benchstore.Store(b, n)
+			env := benchEnv("CERTCTL_STORE_DIR="+root, tc.procs)
+			out := benchRun(b, nil, env, true, bin, "list", "--output", "json")
+			if got := bytes.Count(out, []byte(`"thumbprint"`)); got != n {
+				b.Fatalf("listed %d certificates, want %d", got, n)
+			}
+			var u procUsage
+			for b.Loop() {
+				if tc.cold {
+					b.StopTimer()
+					benchDropIndex(b, root)
+					b.StartTimer()
+				}
+				benchRun(b, &u, env, false, bin, "list", "--output", "json")
+			}
+			u.report(b)
+		})
+	}
+}
+
+// BenchmarkOpensslSubject is what an administrator runs today to see the
+// subject of each store file, per file (target 1b):
+//
+//	openssl pkcs12 -in F -nokeys -passin pass: | openssl x509 -noout -subject
+//
+// It cycles through the first 100 files of the 10,000-certificate store;
+// run it with -benchtime=100x to read each once.
+func BenchmarkOpensslSubject(b *testing.B) {
+	openssl := benchNeedTool(b, "openssl")
+	root := benchstore.CachedStore(b, 10000)
+	files, err := filepath.Glob(filepath.Join(benchstore.StoreDir(root), "*.pfx"))
+	if err != nil || len(files) < 100 {
+		b.Fatalf("store files: %v", err)
+	}
+	files = files[:100]
+	var u procUsage
+	i := 0
+	for b.Loop() {
+		p12 := exec.Command(openssl, "pkcs12", "-in", files[i%len(files)], "-nokeys", "-passin", "pass:")
+		x509 := exec.Command(openssl, "x509", "-noout", "-subject")
+		pipe, err := p12.StdoutPipe()
+		if err != nil {
+			b.Fatal(err)
+		}
+		x509.Stdin = pipe
+		var subject bytes.Buffer
+		x509.Stdout = &subject
+		start := time.Now()
+		if err := p12.Start(); err != nil {
+			b.Fatal(err)
+		}
+		if err := x509.Start(); err != nil {
+			b.Fatal(err)
+		}
+		errX := x509.Wait()
+		errP := p12.Wait()
+		wall := time.Since(start)
+		if errP != nil || errX != nil || !strings.HasPrefix(subject.String(), "subject=") {
+			b.Fatalf("openssl: %v %v %q", errP, errX, subject.String())
+		}
+		u.add(p12.ProcessState, wall)
+		u.cpu += x509.ProcessState.UserTime() + x509.ProcessState.SystemTime()
+		i++
+	}
+	u.report(b)
+}
+
+// BenchmarkProcessImport imports one PFX file (AES-256, as OpenSSL 3 writes
+// it, with a password file) as a whole process, into an empty store and into
+// one of 10,000 certificates, and compares with openssl reading the same
+// file (target 3):
+//
+//	openssl pkcs12 -in F -nodes -passin pass:... -out /dev/null
+func BenchmarkProcessImport(b *testing.B) {
+	bin := benchBinary(b)
+	file := benchstore.ImportFiles(b, 1)[0]
+	pwFile := filepath.Join(b.TempDir(), "pw.txt")
+	if err := os.WriteFile(pwFile, []byte(benchstore.ImportPassword+"\n"), 0o600); err != nil {
+		b.Fatal(err)
+	}
+	data, err := os.ReadFile(file)
+	if err != nil {
+		b.Fatal(err)
+	}
+	bundle, err := pfx.Decode(data, benchstore.ImportPassword)
+	if err != nil {
+		b.Fatal(err)
+	}
+	added := thumbprint.Of(bundle.Leaf).String() + ".pfx"
+
+	b.Run("certctl/empty", func(b *testing.B) {
+		parent := b.TempDir()
+		var u procUsage
+		i := 0
+		for b.Loop() {
+			b.StopTimer()
+			root := filepath.Join(parent, fmt.Sprint(i))
+			i++
+			b.StartTimer()
+			benchRun(b, &u, benchEnv("CERTCTL_STORE_DIR="+root), false, bin, "import", file, "--password-file", pwFile)
+		}
+		u.report(b)
+	})
+	b.Run("certctl/n=10000", func(b *testing.B) {
+		root := benchstore.Store(b, 10000)
+		env := benchEnv("CERTCTL_STORE_DIR=" + root)
+		benchRun(b, nil, env, false, bin, "list") // the index is current, as in daily use
+		var u procUsage
+		for b.Loop() {
+			benchRun(b, &u, env, false, bin, "import", file, "--password-file", pwFile)
+			b.StopTimer()
+			// Take the certificate out again behind certctl's back, as
+			// .NET or a person may; the next import adds it again.
+			if err := os.Remove(filepath.Join(benchstore.StoreDir(root), added)); err != nil {
+				b.Fatal(err)
+			}
+			b.StartTimer()
+		}
+		u.report(b)
+	})
+	// Where certctl's time goes, in process.
+	b.Run("part=process-start", func(b *testing.B) {
+		var u procUsage
+		for b.Loop() {
+			benchRun(b, &u, benchEnv(), false, bin, "--help")
+		}
+		u.report(b)
+	})
+	b.Run("part=decode", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := pfx.Decode(data, benchstore.ImportPassword); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("part=encode-store", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := pfx.EncodeStore(bundle); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("part=write-atomic", func(b *testing.B) {
+		// One store-file-sized write: temporary file, fsync, rename,
+		// fsync of the folder.
+		dir := b.TempDir()
+		payload := make([]byte, 2600)
+		for b.Loop() {
+			if err := platform.WriteFileAtomic(dir, "x.pfx", payload); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	for _, n := range []int{0, 10000} {
+		b.Run(fmt.Sprintf("part=store-import/n=%d", n), func(b *testing.B) {
+			parent := b.TempDir()
+			root := parent
+			if n > 0 {
+				root = benchstore.Store(b, n)
+				benchRun(b, nil, benchEnv("CERTCTL_STORE_DIR="+root), false, bin, "list")
+			}
+			i := 0
+			for b.Loop() {
+				b.StopTimer()
+				if n == 0 {
+					root = filepath.Join(parent, fmt.Sprint(i))
+					i++
+				} else {
+					os.Remove(filepath.Join(benchstore.StoreDir(root), added))
+				}
+				b.StartTimer()
+				s, err := certstore.Open(benchstore.StoreName, certstore.Options{Dir: root})
+				if err != nil {
+					b.Fatal(err)
+				}
+				if res, err := s.Import(bundle, certstore.ImportOptions{}); err != nil || !res.Added {
+					b.Fatalf("import: %v (added %v)", err, res.Added)
+				}
+				s.Close()
+			}
+		})
+	}
+	b.Run("openssl", func(b *testing.B) {
+		openssl := benchNeedTool(b, "openssl")
+		var u procUsage
+		for b.Loop() {
+			benchRun(b, &u, os.Environ(), false, openssl, "pkcs12", "-in", file, "-nodes", "-passin", "pass:"+benchstore.ImportPassword, "-out", os.DevNull)
+		}
+		u.report(b)
+	})
+}
+
+// BenchmarkProcessBulkImport imports 1,000 PFX files in one certctl process
+// into an empty store (target 3). cpu-cores shows whether both cores work;
+// run it with -benchtime=3x.
+func BenchmarkProcessBulkImport(b *testing.B) {
+	bin := benchBinary(b)
+	const n = 1000
+	files := benchstore.ImportFiles(b, n)
+	pwFile := filepath.Join(b.TempDir(), "pw.txt")
+	if err := os.WriteFile(pwFile, []byte(benchstore.ImportPassword+"\n"), 0o600); err != nil {
+		b.Fatal(err)
+	}
+	args := append([]string{"import", "--password-file", pwFile}, files...)
+	for _, procs := range []string{"", "GOMAXPROCS=1"} {
+		name := fmt.Sprintf("n=%d", n)
+		if procs != "" {
+			name = fmt.Sprintf("procs=1/n=%d", n)
+		}
+		b.Run(name, func(b *testing.B) {
+			parent := b.TempDir()
+			var u procUsage
+			i := 0
+			for b.Loop() {
+				b.StopTimer()
+				root := filepath.Join(parent, fmt.Sprint(i))
+				i++
+				b.StartTimer()
+				benchRun(b, &u, benchEnv("CERTCTL_STORE_DIR="+root, procs), false, bin, args...)
+			}
+			b.StopTimer()
+			if got := len(benchstore.Thumbprints(b, filepath.Join(parent, "0"))); got != n {
+				b.Fatalf("imported %d certificates, want %d", got, n)
+			}
+			u.report(b)
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/n, "ns/file")
+		})
+	}
+}
+
+// BenchmarkProcessToken is "certctl token" with a saved certificate sign-in
+// against the fake Entra ID on loopback TLS, compared with curl sending one
+// token request with a ready-made client assertion (target 4). The other
+// sub-benchmarks take certctl token apart: process start (--help), store
+// lookup (Open + Find, in process), signing the assertion (in process), and
+// the whole sign-in in process with a new TLS connection each time.
+func BenchmarkProcessToken(b *testing.B) {
+	bin := benchBinary(b)
+	fake := logintest.New(b)
+	data, err := os.ReadFile(filepath.Join(fixtures, "openssl3-default.pfx"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	bundle, err := pfx.Decode(data, fixturePassword)
+	if err != nil {
+		b.Fatal(err)
+	}
+	fake.RegisterCertificate(appCert, bundle.Leaf)
+	dir := b.TempDir()
+	ca, err := fake.WriteCA(dir)
+	if err != nil {
+		b.Fatal(err)
+	}
+	storeRoot, configDir := filepath.Join(dir, "store"), filepath.Join(dir, "config")
+	penv := benchEnv("CERTCTL_STORE_DIR="+storeRoot, "CERTCTL_CONFIG_DIR="+configDir, "HOME="+dir, "SSL_CERT_FILE="+ca, "NO_PROXY=127.0.0.1,localhost")
+	pwFile := filepath.Join(dir, "pw.txt")
+	if err := os.WriteFile(pwFile, []byte(fixturePassword+"\n"), 0o600); err != nil {
+		b.Fatal(err)
+	}
+	tp := thumbprint.Of(bundle.Leaf).String()
+	benchRun(b, nil, penv, false, bin, "environment", "add", "Fake", "--authority-host", fake.AuthorityHost(), "--resource-manager-endpoint", fake.ResourceManager())
+	benchRun(b, nil, penv, false, bin, "import", filepath.Join(fixtures, "openssl3-default.pfx"), "--password-file", pwFile)
+	benchRun(b, nil, penv, false, bin, "login", "--service-principal", "--tenant", fake.Tenant, "--application-id", appCert, "--thumbprint", tp, "--environment", "Fake")
+	envr := login.Environment{Name: "Fake", AuthorityHost: fake.AuthorityHost(), ResourceManager: fake.ResourceManager(), Custom: true}
+	scope := envr.ManagementScope()
+	tokenURL := fake.TokenEndpoint()
+
+	findIdentity := func(b *testing.B) certstore.Identity {
+		s, err := certstore.Open("My", certstore.Options{Dir: storeRoot})
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer s.Close()
+		tpv, err := thumbprint.Parse(tp)
+		if err != nil {
+			b.Fatal(err)
+		}
+		id, err := s.Find(tpv)
+		if err != nil {
+			b.Fatal(err)
+		}
+		return id
+	}
+
+	b.Run("certctl-token", func(b *testing.B) {
+		var u procUsage
+		before := len(fake.Requests())
+		for b.Loop() {
+			out := benchRun(b, &u, penv, true, bin, "token")
+			if !bytes.HasPrefix(out, []byte("eyJ")) {
+				b.Fatalf("certctl token printed %q", out)
+			}
+		}
+		u.report(b)
+		reqs := fake.Requests()[before:]
+		b.ReportMetric(float64(len(reqs))/float64(b.N), "requests/op")
+		b.Logf("the requests of one certctl token: %s", strings.Join(reqs[:len(reqs)/b.N], ", "))
+	})
+	b.Run("curl", func(b *testing.B) {
+		curl := benchNeedTool(b, "curl")
+		id := findIdentity(b)
+		var u procUsage
+		for b.Loop() {
+			b.StopTimer()
+			assertion, err := login.BuildAssertion(id, appCert, tokenURL, false, time.Now())
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.StartTimer()
+			out := benchRun(b, &u, penv, true, curl, "-sS", "--noproxy", "*", "--cacert", ca, "-o", os.DevNull, "-w", "%{http_code}",
+				"--data-urlencode", "grant_type=client_credentials",
+				"--data-urlencode", "client_id="+appCert,
+				"--data-urlencode", "client_assertion_type=urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+				"--data-urlencode", "client_assertion="+assertion,
+				"--data-urlencode", "scope="+scope,
+				tokenURL)
+			if string(out) != "200" {
+				b.Fatalf("curl: HTTP %s", out)
+			}
+		}
+		u.report(b)
+	})
+	b.Run("part=certctl-token-without-cert-dir", func(b *testing.B) {
+		// Go reads the certificate folders (/etc/ssl/certs, or
+		// SSL_CERT_DIR) besides SSL_CERT_FILE; an empty SSL_CERT_DIR
+		// shows what that costs.
+		empty := b.TempDir()
+		var u procUsage
+		for b.Loop() {
+			benchRun(b, &u, append(penv, "SSL_CERT_DIR="+empty), false, bin, "token")
+		}
+		u.report(b)
+	})
+	b.Run("part=process-start", func(b *testing.B) {
+		var u procUsage
+		for b.Loop() {
+			benchRun(b, &u, penv, false, bin, "--help")
+		}
+		u.report(b)
+	})
+	b.Run("part=certctl-token-in-process", func(b *testing.B) {
+		// The same command in this process: what is left of
+		// certctl-token is starting a process and what runs once in one.
+		vars := map[string]string{}
+		for _, kv := range penv {
+			k, v, _ := strings.Cut(kv, "=")
+			vars[k] = v
+		}
+		b.Setenv("SSL_CERT_FILE", ca) // read once, at the first TLS connection
+		var out, errb bytes.Buffer
+		e := &env{stdin: strings.NewReader(""), stdout: &out, stderr: &errb, getenv: func(k string) string { return vars[k] }, now: time.Now}
+		for b.Loop() {
+			out.Reset()
+			if code := run([]string{"certctl", "token"}, e); code != 0 || !bytes.HasPrefix(out.Bytes(), []byte("eyJ")) {
+				b.Fatalf("certctl token: exit %d: %s", code, errb.String())
+			}
+		}
+	})
+	b.Run("part=store-find", func(b *testing.B) {
+		for b.Loop() {
+			findIdentity(b)
+		}
+	})
+	b.Run("part=assertion", func(b *testing.B) {
+		id := findIdentity(b)
+		for b.Loop() {
+			if _, err := login.BuildAssertion(id, appCert, tokenURL, false, time.Now()); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("part=sign-in-in-process", func(b *testing.B) {
+		id := findIdentity(b)
+		before := len(fake.Requests())
+		for b.Loop() {
+			// A new client each time: a new TLS handshake, as in a new
+			// process.
+			tr := fake.TLS.Client().Transport.(*http.Transport).Clone()
+			client := &http.Client{Transport: tr}
+			opts := login.Options{Method: login.MethodCertificate, Environment: envr, Tenant: fake.Tenant, ClientID: appCert, Identity: id, Transport: client}
+			tok, err := login.Token(context.Background(), opts, scope)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if tok.Token == "" {
+				b.Fatal("no token")
+			}
+			tr.CloseIdleConnections()
+		}
+		b.ReportMetric(float64(len(fake.Requests())-before)/float64(b.N), "requests/op")
+	})
+	b.Run("part=one-request-in-process", func(b *testing.B) {
+		id := findIdentity(b)
+		for b.Loop() {
+			b.StopTimer()
+			assertion, err := login.BuildAssertion(id, appCert, tokenURL, false, time.Now())
+			if err != nil {
+				b.Fatal(err)
+			}
+			form := "grant_type=client_credentials&client_id=" + appCert +
+				"&client_assertion_type=urn%3Aietf%3Aparams%3Aoauth%3Aclient-assertion-type%3Ajwt-bearer" +
+				"&client_assertion=" + assertion + "&scope=" + scope
+			tr := fake.TLS.Client().Transport.(*http.Transport).Clone()
+			client := &http.Client{Transport: tr}
+			b.StartTimer()
+			resp, err := client.Post(tokenURL, "application/x-www-form-urlencoded", strings.NewReader(form))
+			if err != nil {
+				b.Fatal(err)
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				b.Fatalf("HTTP %d", resp.StatusCode)
+			}
+			tr.CloseIdleConnections()
+		}
+	})
+}
