@@ -40,7 +40,7 @@ import (
 // decrypts only the files that changed since the last List. Neither ends in
 // .pfx, which is all that .NET reads.
 const (
-	indexName = ".certctl-index.json"
+	indexName = ".certctl-index"
 	lockName  = ".certctl.lock"
 	pfxExt    = ".pfx"
 	// maxCollisions is how many <THUMBPRINT>.N.pfx names .NET tries.
@@ -92,18 +92,9 @@ func (s *fileStore) Close() error {
 		return err
 	}
 	defer lock.Unlock()
-	path := filepath.Join(s.dir, indexName)
-	idx := loadIndex(path)
-	for name, ie := range changes {
-		if ie == nil {
-			delete(idx.Entries, name)
-		} else {
-			idx.Entries[name] = *ie
-		}
-	}
-	if err := s.writeIndex(idx.Entries); err != nil {
+	if err := s.appendIndex(changes); err != nil {
 		// The next List rebuilds what is missing.
-		os.Remove(path)
+		os.Remove(filepath.Join(s.dir, indexName))
 	}
 	return nil
 }
@@ -322,8 +313,10 @@ func (s *fileStore) List() ([]Entry, error) {
 	for _, ie := range decoded {
 		fresh[ie.Name] = ie
 	}
-	if len(stale) > 0 || len(fresh) != len(idx.Entries) {
-		// Best effort: a store we cannot write to still lists.
+	// Rewrite the index when it missed files, named files that are gone,
+	// or has grown by appends to twice what it describes. Best effort: a
+	// store we cannot write to still lists.
+	if len(stale) > 0 || len(fresh) != len(idx.Entries) || idx.Lines > 2*len(fresh)+64 {
 		_ = s.saveIndex(fresh)
 	}
 

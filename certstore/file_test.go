@@ -139,7 +139,7 @@ func TestDamagedIndexIsRebuilt(t *testing.T) {
 	a := mint(t, "certctl damaged index", "ecdsa", nil)
 	_, err := s.Import(a, ImportOptions{})
 	require.NoError(t, err)
-	for _, junk := range []string{"", "{", `{"version":99}`, `{"version":1,"entries":[{"name":"../../etc/passwd.pfx"}]}`} {
+	for _, junk := range []string{"", "{", "certctl-index 99\n", indexHeader + "../../etc/passwd.pfx\t1\t1\t" + thumbprint.Of(a.Leaf).String() + "\t0\t0\t1\tRSA\t01\tCN=x\tCN=x\n", indexHeader + "half a line"} {
 		require.NoError(t, os.WriteFile(filepath.Join(dir, indexName), []byte(junk), 0o600))
 		list, err := s.List()
 		require.NoError(t, err)

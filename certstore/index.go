@@ -3,13 +3,18 @@
 package certstore
 
 import (
-	"encoding/json"
+	"bytes"
+	"errors"
 	"io"
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
+	"strings"
+	"time"
 
 	"github.com/certctl/certctl/platform"
+	"github.com/certctl/certctl/thumbprint"
 )
 
 // The index caches what List shows of each store file, so List decrypts only
@@ -17,25 +22,40 @@ import (
 // is checked against its file's size and modification time on each List, a
 // file missing from it is read, and an index that is missing, damaged or of
 // another version is rebuilt from the files. It holds no key material.
+//
+// It is a text file: a header line, then one line per store file with
+// tab-separated fields (name, size, mtime, thumbprint, not-before, not-after,
+// has-key, key algorithm, serial, subject, issuer; tabs, newlines and
+// backslashes escaped). Import and Remove append lines (a later line for a
+// name replaces an earlier one; "-<TAB>name" forgets it), so a change costs
+// the same in a store of ten certificates or ten thousand; List rewrites it
+// whole when it has grown stale. A line cut short by a crash does not parse
+// and is ignored, and its file is read again.
 
-const indexVersion = 1
+const indexHeader = "certctl-index 2\n"
+
+// indexFields is the number of fields of an entry line.
+const indexFields = 11
 
 type indexEntry struct {
-	Name    string `json:"name"`
-	Size    int64  `json:"size"`
-	ModTime int64  `json:"mtime"`
-	Entry   Entry  `json:"entry"`
+	Name    string
+	Size    int64
+	ModTime int64
+	Entry   Entry
 }
 
 type indexFile struct {
-	Version int                   `json:"version"`
-	List    []indexEntry          `json:"entries"`
-	Entries map[string]indexEntry `json:"-"`
+	Entries map[string]indexEntry
+	// Lines is how many entry and removal lines the file holds, to tell
+	// when appends have made it worth rewriting.
+	Lines int
 }
 
 // maxIndexSize bounds what loadIndex reads; a 10,000-certificate index is
-// about 4 MiB.
+// about 2.5 MiB.
 const maxIndexSize = 64 << 20
+
+var errIndex = errors.New("not a certctl index")
 
 // loadIndex reads the index at path; any problem gives an empty index, which
 // List then rebuilds.
@@ -58,39 +78,117 @@ func loadIndex(path string) indexFile {
 }
 
 func parseIndex(data []byte) (indexFile, error) {
-	var idx indexFile
-	if err := json.Unmarshal(data, &idx); err != nil {
-		return indexFile{}, err
+	rest, ok := bytes.CutPrefix(data, []byte(indexHeader))
+	if !ok {
+		return indexFile{}, errIndex
 	}
-	if idx.Version != indexVersion {
-		return indexFile{}, errIndexVersion
-	}
-	idx.Entries = make(map[string]indexEntry, len(idx.List))
-	for _, ie := range idx.List {
-		if !isCertFile(ie.Name) || filepath.Base(ie.Name) != ie.Name {
-			continue // never let the index point outside the store folder
+	idx := indexFile{Entries: make(map[string]indexEntry, bytes.Count(rest, []byte{'\n'}))}
+	for len(rest) > 0 {
+		line := rest
+		i := bytes.IndexByte(rest, '\n')
+		if i < 0 {
+			break // cut short by a crash
 		}
-		ie.Entry.File = ""
+		line, rest = rest[:i], rest[i+1:]
+		idx.Lines++
+		if name, ok := bytes.CutPrefix(line, []byte("-\t")); ok {
+			delete(idx.Entries, unescape(string(name)))
+			continue
+		}
+		ie, ok := parseIndexLine(string(line))
+		if !ok {
+			continue
+		}
 		idx.Entries[ie.Name] = ie
 	}
-	idx.List = nil
 	return idx, nil
 }
 
-type indexError string
-
-func (e indexError) Error() string { return string(e) }
-
-const errIndexVersion = indexError("index version not supported")
-
-func encodeIndex(entries map[string]indexEntry) ([]byte, error) {
-	idx := indexFile{Version: indexVersion, List: make([]indexEntry, 0, len(entries))}
-	for _, ie := range entries {
-		ie.Entry.File = "" // derived from the name on reading
-		idx.List = append(idx.List, ie)
+func parseIndexLine(line string) (indexEntry, bool) {
+	f := strings.Split(line, "\t")
+	if len(f) != indexFields {
+		return indexEntry{}, false
 	}
-	sort.Slice(idx.List, func(i, j int) bool { return idx.List[i].Name < idx.List[j].Name })
-	return json.Marshal(idx)
+	var ie indexEntry
+	var err error
+	ie.Name = unescape(f[0])
+	// The index may only name .pfx files in the store folder itself.
+	if !isCertFile(ie.Name) || filepath.Base(ie.Name) != ie.Name {
+		return indexEntry{}, false
+	}
+	ints := make([]int64, 4)
+	for i, s := range []string{f[1], f[2], f[4], f[5]} {
+		if ints[i], err = strconv.ParseInt(s, 10, 64); err != nil {
+			return indexEntry{}, false
+		}
+	}
+	ie.Size, ie.ModTime = ints[0], ints[1]
+	if ie.Entry.Thumbprint, err = thumbprint.Parse(f[3]); err != nil {
+		return indexEntry{}, false
+	}
+	ie.Entry.NotBefore = time.Unix(ints[2], 0).UTC()
+	ie.Entry.NotAfter = time.Unix(ints[3], 0).UTC()
+	switch f[6] {
+	case "1":
+		ie.Entry.HasPrivateKey = true
+	case "0":
+	default:
+		return indexEntry{}, false
+	}
+	ie.Entry.KeyAlgorithm = unescape(f[7])
+	ie.Entry.SerialNumber = unescape(f[8])
+	ie.Entry.Subject = unescape(f[9])
+	ie.Entry.Issuer = unescape(f[10])
+	return ie, true
+}
+
+func appendIndexLine(b []byte, ie indexEntry) []byte {
+	e := ie.Entry
+	hasKey := "0"
+	if e.HasPrivateKey {
+		hasKey = "1"
+	}
+	for i, s := range []string{
+		escape(ie.Name),
+		strconv.FormatInt(ie.Size, 10),
+		strconv.FormatInt(ie.ModTime, 10),
+		e.Thumbprint.String(),
+		strconv.FormatInt(e.NotBefore.Unix(), 10),
+		strconv.FormatInt(e.NotAfter.Unix(), 10),
+		hasKey,
+		escape(e.KeyAlgorithm),
+		escape(e.SerialNumber),
+		escape(e.Subject),
+		escape(e.Issuer),
+	} {
+		if i > 0 {
+			b = append(b, '\t')
+		}
+		b = append(b, s...)
+	}
+	return append(b, '\n')
+}
+
+var (
+	escaper   = strings.NewReplacer(`\`, `\\`, "\t", `\t`, "\n", `\n`, "\r", `\r`)
+	unescaper = strings.NewReplacer(`\\`, `\`, `\t`, "\t", `\n`, "\n", `\r`, "\r")
+)
+
+func escape(s string) string   { return escaper.Replace(s) }
+func unescape(s string) string { return unescaper.Replace(s) }
+
+func encodeIndex(entries map[string]indexEntry) []byte {
+	names := make([]string, 0, len(entries))
+	for name := range entries {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	b := make([]byte, 0, len(indexHeader)+256*len(entries))
+	b = append(b, indexHeader...)
+	for _, name := range names {
+		b = appendIndexLine(b, entries[name])
+	}
+	return b
 }
 
 // saveIndex writes entries as the index unless a writer holds the store's
@@ -104,10 +202,44 @@ func (s *fileStore) saveIndex(entries map[string]indexEntry) error {
 	return s.writeIndex(entries)
 }
 
+// writeIndex replaces the index atomically; the caller holds the lock.
 func (s *fileStore) writeIndex(entries map[string]indexEntry) error {
-	data, err := encodeIndex(entries)
+	return platform.WriteFileAtomic(s.dir, indexName, encodeIndex(entries))
+}
+
+// appendIndex adds changes to the index (nil forgets a name); the caller
+// holds the lock. The lines go out in one write, after a header if the file
+// is new.
+func (s *fileStore) appendIndex(changes map[string]*indexEntry) error {
+	path := filepath.Join(s.dir, indexName)
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
 	if err != nil {
 		return err
 	}
-	return platform.WriteFileAtomic(s.dir, indexName, data)
+	fi, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return err
+	}
+	var b []byte
+	if fi.Size() == 0 {
+		b = append(b, indexHeader...)
+	}
+	names := make([]string, 0, len(changes))
+	for name := range changes {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		if ie := changes[name]; ie != nil {
+			b = appendIndexLine(b, *ie)
+		} else {
+			b = append(b, "-\t"+escape(name)+"\n"...)
+		}
+	}
+	_, err = f.Write(b)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }

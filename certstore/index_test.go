@@ -7,24 +7,48 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
 	"github.com/certctl/certctl/thumbprint"
 )
 
-func FuzzParseIndex(f *testing.F) {
-	e := Entry{
+func sampleEntry(name, subject string) indexEntry {
+	return indexEntry{Name: name, Size: 2371, ModTime: 1764524400123456789, Entry: Entry{
 		Thumbprint: thumbprint.MustParse("3A5F0C2B9E8D7A6F5E4D3C2B1A09F8E7D6C5B4A3"),
-		Subject:    "CN=fuzz", Issuer: "CN=fuzz", SerialNumber: "01",
-		NotBefore: time.Unix(0, 0).UTC(), NotAfter: time.Unix(1e9, 0).UTC(),
+		Subject:    subject, Issuer: "CN=issuer, O=Example\\, Inc.", SerialNumber: "01AB",
+		NotBefore: time.Unix(1700000000, 0).UTC(), NotAfter: time.Unix(1800000000, 0).UTC(),
 		HasPrivateKey: true, KeyAlgorithm: "RSA 2048",
+	}}
+}
+
+func TestIndexRoundTrip(t *testing.T) {
+	entries := map[string]indexEntry{
+		"A.pfx": sampleEntry("A.pfx", "CN=plain"),
+		"B.pfx": sampleEntry("B.pfx", "CN=tab\there, OU=new\nline, O=back\\slash"),
 	}
-	good, err := encodeIndex(map[string]indexEntry{"3A5F0C2B9E8D7A6F5E4D3C2B1A09F8E7D6C5B4A3.pfx": {Name: "3A5F0C2B9E8D7A6F5E4D3C2B1A09F8E7D6C5B4A3.pfx", Size: 2371, ModTime: 1, Entry: e}})
-	if err != nil {
-		f.Fatal(err)
-	}
-	f.Add(good)
-	f.Add([]byte(`{"version":1,"entries":[{"name":"../x.pfx"}]}`))
-	f.Add([]byte(`{"version":1,"entries":[{"name":"a.pfx","entry":{"thumbprint":"zz"}}]}`))
-	f.Add([]byte(`{`))
+	idx, err := parseIndex(encodeIndex(entries))
+	require.NoError(t, err)
+	assert.Equal(t, entries, idx.Entries)
+}
+
+func TestIndexAppends(t *testing.T) {
+	dir := t.TempDir()
+	s := &fileStore{name: "My", dir: dir}
+	a, b := sampleEntry("A.pfx", "CN=a"), sampleEntry("B.pfx", "CN=b")
+	require.NoError(t, s.appendIndex(map[string]*indexEntry{"A.pfx": &a, "B.pfx": &b}))
+	b2 := sampleEntry("B.pfx", "CN=b again")
+	require.NoError(t, s.appendIndex(map[string]*indexEntry{"A.pfx": nil, "B.pfx": &b2}))
+	idx := loadIndex(filepath.Join(dir, indexName))
+	assert.Equal(t, map[string]indexEntry{"B.pfx": b2}, idx.Entries)
+	assert.Equal(t, 4, idx.Lines)
+}
+
+func FuzzParseIndex(f *testing.F) {
+	f.Add(encodeIndex(map[string]indexEntry{"3A5F0C2B9E8D7A6F5E4D3C2B1A09F8E7D6C5B4A3.pfx": sampleEntry("3A5F0C2B9E8D7A6F5E4D3C2B1A09F8E7D6C5B4A3.pfx", "CN=fuzz")}))
+	f.Add([]byte(indexHeader + "../x.pfx\t1\t1\t3A5F0C2B9E8D7A6F5E4D3C2B1A09F8E7D6C5B4A3\t0\t0\t1\tRSA\t01\tCN=a\tCN=b\n"))
+	f.Add([]byte(indexHeader + "-\tA.pfx\nA.pfx\t1\t2\t3A5F"))
+	f.Add([]byte(`{"version":1}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		idx, err := parseIndex(data)
 		if err != nil {
@@ -38,13 +62,14 @@ func FuzzParseIndex(f *testing.F) {
 			}
 		}
 		// What was read writes back and reads again the same.
-		again, err := encodeIndex(idx.Entries)
-		if err != nil {
-			t.Fatal(err)
-		}
-		idx2, err := parseIndex(again)
-		if err != nil || len(idx2.Entries) != len(idx.Entries) {
+		again, err := parseIndex(encodeIndex(idx.Entries))
+		if err != nil || len(again.Entries) != len(idx.Entries) {
 			t.Fatalf("index did not round-trip: %v", err)
+		}
+		for name, ie := range idx.Entries {
+			if again.Entries[name] != ie {
+				t.Fatalf("entry %q changed on the round trip", name)
+			}
 		}
 	})
 }

@@ -80,7 +80,7 @@ func (h *handlers) listAction(c *cli.Context) error {
 		for i, e := range entries {
 			out[i] = listedJSON{Entry: e, DaysLeft: e.DaysLeft(now)}
 		}
-		return writeJSON(h.env.stdout, out)
+		return writeJSONList(h.env.stdout, out)
 	}
 	if len(entries) == 0 {
 		h.env.infof("store %s (%s) has no certificates", s.Name(), s.Location())

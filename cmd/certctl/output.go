@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"encoding/json"
 	"io"
 	"strings"
@@ -12,6 +13,30 @@ func writeJSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(v)
+}
+
+// writeJSONList prints a JSON array with one compact element per line:
+// valid JSON for scripts, readable for people, and cheaper than indenting
+// a large list.
+func writeJSONList[T any](w io.Writer, items []T) error {
+	bw := bufio.NewWriterSize(w, 64<<10)
+	bw.WriteString("[")
+	for i, item := range items {
+		b, err := json.Marshal(item)
+		if err != nil {
+			return err
+		}
+		if i > 0 {
+			bw.WriteString(",")
+		}
+		bw.WriteString("\n  ")
+		bw.Write(b)
+	}
+	if len(items) > 0 {
+		bw.WriteString("\n")
+	}
+	bw.WriteString("]\n")
+	return bw.Flush()
 }
 
 // table prints aligned columns.

@@ -185,9 +185,9 @@ func TestCrashSafety(t *testing.T) {
 		assert.True(t, strings.HasSuffix(e.File, ".pfx") && !strings.HasPrefix(filepath.Base(e.File), "."), "listed a temporary file: %s", e.File)
 	}
 	// The index was repaired: a second list reads it and agrees.
-	idx, err := os.ReadFile(filepath.Join(dir, ".certctl-index.json"))
+	idx, err := os.ReadFile(filepath.Join(dir, ".certctl-index"))
 	require.NoError(t, err)
-	assert.True(t, json.Valid(idx))
+	assert.True(t, strings.HasPrefix(string(idx), "certctl-index "))
 	assert.Equal(t, got, listStore(t, store))
 
 	// The next write clears what killed writers left behind.
@@ -251,7 +251,7 @@ func TestConcurrentIndexRebuild(t *testing.T) {
 	for _, p := range paths {
 		require.Equal(t, 0, certctl(t, store, "import", p).code)
 	}
-	index := filepath.Join(store, "my", ".certctl-index.json")
+	index := filepath.Join(store, "my", ".certctl-index")
 	for round := 0; round < 5; round++ {
 		require.NoError(t, os.Remove(index))
 		var wg sync.WaitGroup
@@ -267,7 +267,9 @@ func TestConcurrentIndexRebuild(t *testing.T) {
 		}
 		data, err := os.ReadFile(index)
 		require.NoError(t, err)
-		assert.True(t, json.Valid(data), "index corrupted by concurrent rebuilds")
+		lines := strings.Split(strings.TrimSuffix(string(data), "\n"), "\n")
+		require.Equal(t, "certctl-index 2", lines[0], "index corrupted by concurrent rebuilds")
+		assert.Len(t, lines, 21, "one header and one line per certificate")
 		assert.Len(t, listStore(t, store), 20)
 	}
 }
