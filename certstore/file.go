@@ -287,8 +287,13 @@ func (s *fileStore) List() ([]Entry, error) {
 		stale    []indexEntry
 		problems []error
 	)
+	var leftovers []string
 	for _, de := range dirEntries {
 		name := de.Name()
+		if strings.HasPrefix(name, platform.TempPrefix) && strings.HasSuffix(name, platform.TempSuffix) {
+			leftovers = append(leftovers, name)
+			continue
+		}
 		if !isCertFile(name) {
 			continue
 		}
@@ -316,8 +321,8 @@ func (s *fileStore) List() ([]Entry, error) {
 	// Rewrite the index when it missed files, named files that are gone,
 	// or has grown by appends to twice what it describes. Best effort: a
 	// store we cannot write to still lists.
-	if len(stale) > 0 || len(fresh) != len(idx.Entries) || idx.Lines > 2*len(fresh)+64 {
-		_ = s.saveIndex(fresh)
+	if len(stale) > 0 || len(fresh) != len(idx.Entries) || idx.Lines > 2*len(fresh)+64 || len(leftovers) > 0 {
+		_ = s.saveIndex(fresh, leftovers)
 	}
 
 	// One entry per thumbprint: prefer the file with a key, then the name
@@ -393,8 +398,7 @@ func (s *fileStore) decodeAll(todo []indexEntry) ([]indexEntry, []error) {
 }
 
 // prepareWrite creates the store folder if needed, refuses one that others
-// could change, takes the writers' lock and clears temporary files that a
-// crashed writer left.
+// could change and takes the writers' lock.
 func (s *fileStore) prepareWrite() (*platform.Lock, error) {
 	if err := platform.MkdirPrivate(s.dir); err != nil {
 		return nil, err
@@ -402,17 +406,7 @@ func (s *fileStore) prepareWrite() (*platform.Lock, error) {
 	if err := platform.CheckPrivateDir(s.dir); err != nil {
 		return nil, fmt.Errorf("refusing to change store %s: %w", s.name, err)
 	}
-	lock, err := platform.LockFile(filepath.Join(s.dir, lockName))
-	if err != nil {
-		return nil, err
-	}
-	// Under the lock no other writer is between its write and its rename.
-	if tmps, err := filepath.Glob(filepath.Join(s.dir, platform.TempPrefix+"*"+platform.TempSuffix)); err == nil {
-		for _, t := range tmps {
-			os.Remove(t)
-		}
-	}
-	return lock, nil
+	return platform.LockFile(filepath.Join(s.dir, lockName))
 }
 
 func (s *fileStore) Import(b *pfx.Bundle, opts ImportOptions) (Imported, error) {

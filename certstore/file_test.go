@@ -315,3 +315,15 @@ func TestCloseWritesTheIndexOnce(t *testing.T) {
 	assert.Len(t, idx.Entries, 2)
 	assert.NotContains(t, idx.Entries, tps[0].String()+".pfx")
 }
+
+func TestListClearsLeftoverTemporaryFiles(t *testing.T) {
+	s, dir := openFileStore(t)
+	_, err := s.Import(mint(t, "certctl leftover", "ecdsa", nil), ImportOptions{})
+	require.NoError(t, err)
+	left := filepath.Join(dir, platform.TempPrefix+"123"+platform.TempSuffix)
+	require.NoError(t, os.WriteFile(left, []byte("half a pfx"), 0o600))
+	list, err := s.List()
+	require.NoError(t, err)
+	assert.Len(t, list, 1, "a temporary file is never listed")
+	assert.NoFileExists(t, left)
+}

@@ -191,14 +191,19 @@ func encodeIndex(entries map[string]indexEntry) []byte {
 	return b
 }
 
-// saveIndex writes entries as the index unless a writer holds the store's
-// lock; that writer updates the index itself.
-func (s *fileStore) saveIndex(entries map[string]indexEntry) error {
+// saveIndex writes entries as the index, and removes the temporary files
+// that writers killed mid-write left behind, unless a writer holds the
+// store's lock: that writer updates the index itself, and may be between
+// writing a temporary file and renaming it.
+func (s *fileStore) saveIndex(entries map[string]indexEntry, leftovers []string) error {
 	lock, err := platform.TryLockFile(filepath.Join(s.dir, lockName))
 	if err != nil || lock == nil {
 		return err
 	}
 	defer lock.Unlock()
+	for _, name := range leftovers {
+		os.Remove(filepath.Join(s.dir, name))
+	}
 	return s.writeIndex(entries)
 }
 

@@ -190,8 +190,7 @@ func TestCrashSafety(t *testing.T) {
 	assert.True(t, strings.HasPrefix(string(idx), "certctl-index "))
 	assert.Equal(t, got, listStore(t, store))
 
-	// The next write clears what killed writers left behind.
-	require.Equal(t, 0, certctl(t, store, "import", paths[0]).code)
+	// Listing cleared what killed writers left behind.
 	tmps, _ := filepath.Glob(filepath.Join(dir, ".certctl-*.tmp"))
 	assert.Empty(t, tmps)
 }
