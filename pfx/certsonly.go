@@ -234,16 +234,16 @@ func pkcs12KDFSHA1(salt, password []byte, iterations int, id byte, size int) []b
 		h := sha1.New()
 		h.Write(D)
 		h.Write(I)
-		A := h.Sum(nil)
+		var A [sha1.Size]byte
+		h.Sum(A[:0])
 		for j := 1; j < iterations; j++ {
-			s := sha1.Sum(A)
-			A = s[:]
+			A = sha1.Sum(A[:]) // no allocation in the loop: it runs thousands of times
 		}
-		out = append(out, A...)
+		out = append(out, A[:]...)
 		if len(out) >= size {
 			break
 		}
-		B := fill(A)[:v]
+		B := fill(A[:])[:v]
 		for j := 0; j < len(I); j += v {
 			// I_j = (I_j + B + 1) mod 2^(8v)
 			carry := 1
