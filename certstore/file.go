@@ -280,14 +280,17 @@ func (s *fileStore) List() ([]Entry, error) {
 	if err != nil {
 		return nil, fmt.Errorf("list store %s: %w", s.name, err)
 	}
-	idx := loadIndex(filepath.Join(s.dir, indexName))
+	// Read the index on one core while the other stats every file.
+	loaded := make(chan indexFile, 1)
+	go func() { loaded <- loadIndex(filepath.Join(s.dir, indexName)) }()
 
 	var (
-		fresh    = make(map[string]indexEntry, len(dirEntries))
-		stale    []indexEntry
-		problems []error
+		fresh     = make(map[string]indexEntry, len(dirEntries))
+		files     = make([]indexEntry, 0, len(dirEntries))
+		stale     []indexEntry
+		problems  []error
+		leftovers []string
 	)
-	var leftovers []string
 	for _, de := range dirEntries {
 		name := de.Name()
 		if strings.HasPrefix(name, platform.TempPrefix) && strings.HasSuffix(name, platform.TempSuffix) {
@@ -305,9 +308,12 @@ func (s *fileStore) List() ([]Entry, error) {
 			problems = append(problems, fmt.Errorf("%s: not a regular file (a symlink or folder is never followed)", filepath.Join(s.dir, name)))
 			continue
 		}
-		ie := indexEntry{Name: name, Size: fi.Size(), ModTime: fi.ModTime().UnixNano()}
-		if old, ok := idx.Entries[name]; ok && old.Size == ie.Size && old.ModTime == ie.ModTime {
-			fresh[name] = old
+		files = append(files, indexEntry{Name: name, Size: fi.Size(), ModTime: fi.ModTime().UnixNano()})
+	}
+	idx := <-loaded
+	for _, ie := range files {
+		if old, ok := idx.Entries[ie.Name]; ok && old.Size == ie.Size && old.ModTime == ie.ModTime {
+			fresh[ie.Name] = old
 			continue
 		}
 		stale = append(stale, ie)
