@@ -44,7 +44,7 @@ Examples:
 			&cli.StringFlag{Name: "application-id", Usage: "application (client) `ID` of the service principal", EnvVars: []string{"AZURE_CLIENT_ID"}},
 			&cli.StringFlag{Name: "thumbprint", Usage: "`THUMBPRINT` of the certificate in the store"},
 			storeFlag, storeDirFlag,
-			&cli.StringFlag{Name: "certificate-path", Usage: "PFX or PEM `FILE` with the certificate and key", EnvVars: []string{"AZURE_CLIENT_CERTIFICATE_PATH"}},
+			&cli.StringFlag{Name: "certificate-path", Usage: "PFX or PEM `FILE` with the certificate and key (--thumbprint wins when both are given)", EnvVars: []string{"AZURE_CLIENT_CERTIFICATE_PATH"}},
 			passwordFileFlag, passwordStdinFlag,
 			&cli.BoolFlag{Name: "send-certificate-chain", Usage: "send the certificate chain (x5c), for subject name and issuer registration"},
 			&cli.BoolFlag{Name: "client-secret-stdin", Usage: "read the client secret from standard input"},
@@ -72,8 +72,6 @@ func (h *handlers) chooseMethod(c *cli.Context) (login.Method, error) {
 		return "", &usageError{"use either --identity or --service-principal, not both"}
 	case identity:
 		return login.MethodManagedIdentity, nil
-	case c.String("thumbprint") != "" && c.IsSet("certificate-path"):
-		return "", &usageError{"use either --thumbprint or --certificate-path, not both"}
 	case sp && cert:
 		return login.MethodCertificate, nil
 	case sp && h.secretGiven(c):
