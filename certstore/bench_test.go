@@ -4,10 +4,7 @@ package certstore
 
 import (
 	"fmt"
-	"os"
-	"path/filepath"
 	"runtime"
-	"strings"
 	"testing"
 
 	"github.com/certctl/certctl/internal/benchstore"
@@ -20,24 +17,6 @@ import (
 // files themselves are in the operating system's cache either way).
 
 var benchSizes = []int{10, 100, 1000, 10000}
-
-// benchDropIndex makes a store cold: it removes everything in the store folder
-// that is neither a certificate file nor the writers' lock.
-func benchDropIndex(b *testing.B, root string) {
-	dir := benchstore.StoreDir(root)
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		b.Fatal(err)
-	}
-	for _, e := range entries {
-		if strings.HasSuffix(e.Name(), pfxExt) || e.Name() == lockName {
-			continue
-		}
-		if err := os.RemoveAll(filepath.Join(dir, e.Name())); err != nil {
-			b.Fatal(err)
-		}
-	}
-}
 
 // benchList opens the store at root and lists it, checking the count.
 func benchList(b *testing.B, root string, want int) {
@@ -93,7 +72,7 @@ func benchColdList(b *testing.B, n int) {
 	root := benchstore.Store(b, n)
 	for b.Loop() {
 		b.StopTimer()
-		benchDropIndex(b, root)
+		benchstore.DropIndex(b, root)
 		b.StartTimer()
 		benchList(b, root, n)
 	}

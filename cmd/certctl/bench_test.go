@@ -164,24 +164,6 @@ func benchEnv(extra ...string) []string {
 	return env
 }
 
-// benchDropIndex makes a store cold: it removes everything in the store folder
-// but the certificate files and the writers' lock.
-func benchDropIndex(b *testing.B, root string) {
-	dir := benchstore.StoreDir(root)
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		b.Fatal(err)
-	}
-	for _, e := range entries {
-		if strings.HasSuffix(e.Name(), ".pfx") || e.Name() == ".certctl.lock" {
-			continue
-		}
-		if err := os.RemoveAll(filepath.Join(dir, e.Name())); err != nil {
-			b.Fatal(err)
-		}
-	}
-}
-
 // BenchmarkProcessList runs "certctl list --output json" over 10,000
 // certificates (targets 1a, 1b, 1c and 5): warm with a current index, cold
 // without one, and cold with GOMAXPROCS=1 and 2. After the timed runs one
@@ -210,14 +192,14 @@ func BenchmarkProcessList(b *testing.B) {
 			for b.Loop() {
 				if tc.cold {
 					b.StopTimer()
-					benchDropIndex(b, root)
+					benchstore.DropIndex(b, root)
 					b.StartTimer()
 				}
 				benchRun(b, &u, env, false, bin, "list", "--output", "json")
 			}
 			u.report(b)
 			if tc.cold {
-				benchDropIndex(b, root)
+				benchstore.DropIndex(b, root)
 			}
 			benchPeakRSS(b, env, bin, "list", "--output", "json")
 		})

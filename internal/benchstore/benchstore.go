@@ -256,6 +256,26 @@ func copyFile(from, to string) error {
 // StoreDir is the folder of the store in root.
 func StoreDir(root string) string { return filepath.Join(root, storeDir) }
 
+// DropIndex makes the store at root cold: it removes everything in the
+// store folder but the certificate files and the writers' lock, so the next
+// list reads every file.
+func DropIndex(tb testing.TB, root string) {
+	tb.Helper()
+	dir := StoreDir(root)
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	for _, e := range entries {
+		if strings.HasSuffix(e.Name(), ".pfx") || e.Name() == ".certctl.lock" {
+			continue
+		}
+		if err := os.RemoveAll(filepath.Join(dir, e.Name())); err != nil {
+			tb.Fatal(err)
+		}
+	}
+}
+
 // Thumbprints returns the thumbprints in the store at root, sorted, from
 // the file names.
 func Thumbprints(tb testing.TB, root string) []thumbprint.Thumbprint {
