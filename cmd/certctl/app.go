@@ -25,9 +25,9 @@ func run(args []string, e *env) int {
 }
 
 func printError(w io.Writer, err error) {
-	fmt.Fprintf(w, "certctl: error: %v\n", err)
+	fmt.Fprintf(w, "certctl: error: %s\n", escapeText(err.Error()))
 	for _, h := range hints(err) {
-		fmt.Fprintf(w, "certctl: hint: %s\n", h)
+		fmt.Fprintf(w, "certctl: hint: %s\n", escapeText(h))
 	}
 }
 

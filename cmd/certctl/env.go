@@ -45,14 +45,14 @@ func newEnv() *env {
 	return e
 }
 
-// warnf prints a warning for people on stderr.
+// warnf prints a warning for people on stderr, escaped.
 func (e *env) warnf(format string, args ...any) {
-	fmt.Fprintf(e.stderr, "certctl: warning: "+format+"\n", args...)
+	fmt.Fprintf(e.stderr, "certctl: warning: %s\n", escapeText(fmt.Sprintf(format, args...)))
 }
 
-// infof prints a note for people on stderr.
+// infof prints a note for people on stderr, escaped.
 func (e *env) infof(format string, args ...any) {
-	fmt.Fprintf(e.stderr, "certctl: "+format+"\n", args...)
+	fmt.Fprintf(e.stderr, "certctl: %s\n", escapeText(fmt.Sprintf(format, args...)))
 }
 
 // progress returns a function to call once per item done. On a terminal it

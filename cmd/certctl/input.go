@@ -156,7 +156,7 @@ func withPassword[T any](p *passwordReader, path string, decode func(string) (T,
 			v, err = decode(p.typed)
 		}
 		if !p.hasTyped || errors.Is(err, pfx.ErrIncorrectPassword) {
-			if pw, err = p.e.readPassword(fmt.Sprintf("Password for %s: ", path)); err == nil {
+			if pw, err = p.e.readPassword(fmt.Sprintf("Password for %s: ", escapeText(path))); err == nil {
 				p.typed, p.hasTyped = pw, true
 				v, err = decode(pw)
 			}

@@ -10,9 +10,12 @@ import (
 
 // writeJSON prints v as indented JSON, the form scripts read.
 func writeJSON(w io.Writer, v any) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(v)
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	_, err = w.Write(append(escapeJSON(b), '\n'))
+	return err
 }
 
 // writeJSONList prints a JSON array with one compact element per line:
@@ -30,7 +33,7 @@ func writeJSONList[T any](w io.Writer, items []T) error {
 			bw.WriteString(",")
 		}
 		bw.WriteString("\n  ")
-		bw.Write(b)
+		bw.Write(escapeJSON(b))
 	}
 	if len(items) > 0 {
 		bw.WriteString("\n")
@@ -39,7 +42,7 @@ func writeJSONList[T any](w io.Writer, items []T) error {
 	return bw.Flush()
 }
 
-// table prints aligned columns.
+// table prints aligned columns; every cell goes through escapeText.
 type table struct{ tw *tabwriter.Writer }
 
 func newTable(w io.Writer, header ...string) *table {
@@ -52,7 +55,7 @@ func newTable(w io.Writer, header ...string) *table {
 
 func (t *table) row(cells ...string) {
 	for i, c := range cells {
-		cells[i] = strings.NewReplacer("\t", " ", "\n", " ").Replace(c)
+		cells[i] = escapeText(c)
 	}
 	io.WriteString(t.tw, strings.Join(cells, "\t")+"\n")
 }

@@ -73,6 +73,8 @@ func (h *handlers) tokenAction(c *cli.Context) error {
 	if format == "json" {
 		return writeJSON(h.env.stdout, tokenJSON{AccessToken: tok.Token, TokenType: "Bearer", ExpiresOn: tok.ExpiresOn.UTC(), Tenant: saved.Tenant, Scope: scope})
 	}
-	_, err = h.env.stdout.Write([]byte(tok.Token + "\n"))
+	// A token is base64url text; escaping keeps a hostile service from
+	// writing control sequences to the terminal through it.
+	_, err = h.env.stdout.Write([]byte(escapeText(tok.Token) + "\n"))
 	return err
 }

@@ -25,6 +25,8 @@ type Options struct {
 	Parent *pfx.Bundle
 	// NotBefore and NotAfter override the validity period.
 	NotBefore, NotAfter time.Time
+	// DNSNames and EmailAddresses become subject alternative names.
+	DNSNames, EmailAddresses []string
 }
 
 // Mint makes a certificate with subject CN=cn, its key and its chain.
@@ -63,6 +65,8 @@ func Mint(t testing.TB, cn string, o Options) *pfx.Bundle {
 		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
 		BasicConstraintsValid: true,
 		IsCA:                  o.Parent == nil,
+		DNSNames:              o.DNSNames,
+		EmailAddresses:        o.EmailAddresses,
 	}
 	issuer, signer := tmpl, key
 	var chain []*x509.Certificate
