@@ -7,14 +7,13 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"runtime"
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/certctl/certctl/pfx"
 	"github.com/certctl/certctl/platform"
@@ -47,6 +46,13 @@ const (
 	maxCollisions = 9
 )
 
+// Every file in the store folder is reached through an open handle on the
+// folder (platform.Dir): never through a symlink, never by a path that
+// someone could swap between a check and its use. Changes, and use of a
+// key, need the folder to be private (platform.Dir.CheckPrivate: yours, not
+// writable by others, and no folder above it writable by others); so does
+// List's upkeep of the index. Reading certificates does not.
+//
 // fileStore is safe for concurrent use: Import and Remove take the store's
 // file lock for each change, and the changes to the index are kept in memory
 // and written once, by Close.
@@ -55,6 +61,7 @@ type fileStore struct {
 	dir  string
 
 	mu      sync.Mutex
+	folder  *platform.Dir          // opened by the first use; nil before
 	changes map[string]*indexEntry // by file name; nil means removed
 }
 
@@ -76,25 +83,51 @@ func openBackend(name string, opts Options) (Store, error) {
 func (s *fileStore) Name() string     { return s.name }
 func (s *fileStore) Location() string { return s.dir }
 
+// open returns the store folder, opening it on first use; with create it
+// makes the folder (mode 0700) if it is missing. A missing folder gives an
+// error matching fs.ErrNotExist.
+func (s *fileStore) open(create bool) (*platform.Dir, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.folder != nil {
+		return s.folder, nil
+	}
+	if create {
+		if err := platform.MkdirPrivate(s.dir); err != nil {
+			return nil, err
+		}
+	}
+	d, err := platform.OpenDir(s.dir)
+	if err != nil {
+		return nil, err
+	}
+	s.folder = d
+	return d, nil
+}
+
 // Close writes the index changes that Import and Remove made. A store that
 // is not closed (a crash) only leaves the index behind the files, which the
 // next List repairs.
 func (s *fileStore) Close() error {
 	s.mu.Lock()
-	changes := s.changes
-	s.changes = nil
+	changes, d := s.changes, s.folder
+	s.changes, s.folder = nil, nil
 	s.mu.Unlock()
+	if d == nil {
+		return nil
+	}
+	defer d.Close()
 	if len(changes) == 0 {
 		return nil
 	}
-	lock, err := platform.LockFile(filepath.Join(s.dir, lockName))
+	lock, err := d.Lock(lockName, true)
 	if err != nil {
 		return err
 	}
 	defer lock.Unlock()
-	if err := s.appendIndex(changes); err != nil {
+	if err := appendIndex(d, changes); err != nil {
 		// The next List rebuilds what is missing.
-		os.Remove(filepath.Join(s.dir, indexName))
+		d.Remove(indexName)
 	}
 	return nil
 }
@@ -120,10 +153,14 @@ func candidates(tp thumbprint.Thumbprint) []string {
 	return names
 }
 
-// fileIdentity is a certificate read from a store file.
+// fileIdentity is a certificate read from a store file. It outlives the
+// store's open folder, so it keeps what the checks of its key found when
+// the file was read.
 type fileIdentity struct {
 	bundle *pfx.Bundle
 	path   string
+	stat   platform.FileStat // of the file as it was read
+	folder error             // the folder's CheckPrivate then, for a file with a key
 }
 
 func (id *fileIdentity) Thumbprint() thumbprint.Thumbprint { return thumbprint.Of(id.bundle.Leaf) }
@@ -135,32 +172,43 @@ func (id *fileIdentity) Signer() (crypto.Signer, error) {
 	if id.bundle.Key == nil {
 		return nil, fmt.Errorf("%s: %w", id.path, ErrNoPrivateKey)
 	}
-	if err := checkKeyFile(id.path); err != nil {
+	if err := id.checkKey(); err != nil {
 		return nil, err
 	}
 	return id.bundle.Key, nil
 }
 
-// checkKeyFile refuses to use a key that others could read or replace.
-func checkKeyFile(path string) error {
-	if err := platform.CheckPrivateDir(filepath.Dir(path)); err != nil {
-		return fmt.Errorf("refusing to use the private key in %s: %w", path, err)
+// checkKey refuses to use a key that others could read or replace: when
+// the file was read, it had to be yours with mode 0600, in a private
+// folder.
+func (id *fileIdentity) checkKey() error {
+	if err := id.folder; err != nil {
+		return fmt.Errorf("refusing to use the private key in %s: %w", id.path, err)
 	}
-	if err := platform.CheckPrivateFile(path); err != nil {
+	if err := id.stat.CheckPrivate(id.path); err != nil {
 		return fmt.Errorf("refusing to use the private key: %w", err)
 	}
 	return nil
 }
 
-// readFile decodes one store file. Store files have an empty password; a
-// file that holds only certificates (as .NET writes for Root and CA) gives a
-// bundle without a key.
-func readFile(path string) (*pfx.Bundle, error) {
-	data, err := readBytes(path)
+// readFile decodes the store file name. Store files have an empty
+// password; a file that holds only certificates (as .NET writes for Root
+// and CA) gives a bundle without a key.
+func (s *fileStore) readFile(d *platform.Dir, name string) (*fileIdentity, error) {
+	data, st, err := d.ReadFile(name, pfx.MaxFileSize)
 	if err != nil {
 		return nil, err
 	}
-	return decodeFile(path, data)
+	path := filepath.Join(s.dir, name)
+	b, err := decodeFile(path, data)
+	if err != nil {
+		return nil, err
+	}
+	id := &fileIdentity{bundle: b, path: path, stat: st}
+	if b.Key != nil {
+		id.folder = d.CheckPrivate()
+	}
+	return id, nil
 }
 
 func decodeFile(path string, data []byte) (*pfx.Bundle, error) {
@@ -177,30 +225,18 @@ func decodeFile(path string, data []byte) (*pfx.Bundle, error) {
 	return b, nil
 }
 
-// readBytes reads a store file that is a regular file and not too big.
-func readBytes(path string) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	if !fi.Mode().IsRegular() {
-		return nil, fmt.Errorf("%s is not a regular file", path)
-	}
-	return io.ReadAll(io.LimitReader(f, pfx.MaxFileSize+1))
-}
-
 // listFile describes one store file for List. It decrypts only the
 // certificates, without the MAC or the key, which is all a listing shows;
 // whatever uses the key decodes the whole file and checks its MAC. Files
-// that reader cannot handle are decoded in full.
-func listFile(path string) (Entry, error) {
-	data, err := readBytes(path)
+// that reader cannot handle are decoded in full. The key derivations a
+// file needs beyond what every common producer's files need are charged to
+// budget; a file that would overdraw it is not read.
+func listFile(d *platform.Dir, name, path string, budget *workBudget) (Entry, error) {
+	data, _, err := d.ReadFile(name, pfx.MaxFileSize)
 	if err != nil {
+		return Entry{}, err
+	}
+	if err := budget.charge(path, data); err != nil {
 		return Entry{}, err
 	}
 	if leaf, _, hasKey, err := pfx.ReadStoreCertificates(data, ""); err == nil {
@@ -213,30 +249,59 @@ func listFile(path string) (Entry, error) {
 	return NewEntry(b.Leaf, b.Key != nil), nil
 }
 
+// Listing spends key derivations only on files that changed since the last
+// listing. What the files of every common producer cost (three counts of
+// 2,000 to 10,000 iterations) is free; beyond that, one listing spends at
+// most extraListWork iterations in all (a few seconds), so a folder of
+// files at pfx.MaxIterations cannot make it take minutes. A file that would
+// overdraw the budget is reported unread; the files read are indexed, so
+// the next listing goes on with the rest.
+const freeListWork = 32 << 10
+
+// extraListWork is a variable for the test that exhausts it.
+var extraListWork int64 = 4_000_000
+
+type workBudget struct{ left atomic.Int64 }
+
+func newWorkBudget() *workBudget {
+	b := &workBudget{}
+	b.left.Store(extraListWork)
+	return b
+}
+
+// charge takes what data costs beyond freeListWork from the budget, or
+// fails when the budget cannot pay it.
+func (b *workBudget) charge(path string, data []byte) error {
+	work, err := pfx.Work(data)
+	if err != nil {
+		return nil // decoding reports it
+	}
+	if extra := work - freeListWork; extra > 0 && b.left.Add(-extra) < 0 {
+		return fmt.Errorf("%s: left unread: its key derivations (%d iterations) are over what one listing spends on unusual files; the next listing goes on with it", path, work)
+	}
+	return nil
+}
+
 // isCertFile reports whether a folder entry is one .NET would read as a
 // certificate.
 func isCertFile(name string) bool {
 	return strings.HasSuffix(name, pfxExt) && !strings.HasPrefix(name, ".")
 }
 
-// open finds tp without the index when it is stored under one of the names
-// .NET gives it, which is every file .NET or certctl wrote.
-func (s *fileStore) open(tp thumbprint.Thumbprint) (*fileIdentity, error) {
+// lookup finds tp without the index when it is stored under one of the
+// names .NET gives it, which is every file .NET or certctl wrote.
+func (s *fileStore) lookup(d *platform.Dir, tp thumbprint.Thumbprint) (*fileIdentity, error) {
 	for _, name := range candidates(tp) {
-		path := filepath.Join(s.dir, name)
-		fi, err := os.Lstat(path)
-		if err != nil {
+		st, err := d.Stat(name)
+		if err != nil || !st.Regular() { // a symlink is never followed
 			continue
 		}
-		if !fi.Mode().IsRegular() { // a symlink is never followed
-			continue
-		}
-		b, err := readFile(path)
+		id, err := s.readFile(d, name)
 		if err != nil {
 			return nil, err
 		}
-		if thumbprint.Of(b.Leaf) == tp {
-			return &fileIdentity{bundle: b, path: path}, nil
+		if thumbprint.Of(id.bundle.Leaf) == tp {
+			return id, nil
 		}
 	}
 	return nil, &NotFoundError{Thumbprint: tp, Store: s.name}
@@ -245,19 +310,26 @@ func (s *fileStore) open(tp thumbprint.Thumbprint) (*fileIdentity, error) {
 // find looks under .NET's names first and then, for files someone named
 // otherwise, in the index.
 func (s *fileStore) find(tp thumbprint.Thumbprint) (*fileIdentity, error) {
-	id, err := s.open(tp)
+	d, err := s.open(false)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, &NotFoundError{Thumbprint: tp, Store: s.name}
+	}
+	if err != nil {
+		return nil, err
+	}
+	id, err := s.lookup(d, tp)
 	if err == nil || !errors.Is(err, ErrNotFound) {
 		return id, err
 	}
 	entries, _ := s.List()
 	for _, e := range entries {
 		if e.Thumbprint == tp && e.File != "" {
-			b, err := readFile(e.File)
+			id, err := s.readFile(d, filepath.Base(e.File))
 			if err != nil {
 				return nil, err
 			}
-			if thumbprint.Of(b.Leaf) == tp {
-				return &fileIdentity{bundle: b, path: e.File}, nil
+			if thumbprint.Of(id.bundle.Leaf) == tp {
+				return id, nil
 			}
 		}
 	}
@@ -273,16 +345,20 @@ func (s *fileStore) Find(tp thumbprint.Thumbprint) (Identity, error) {
 }
 
 func (s *fileStore) List() ([]Entry, error) {
-	dirEntries, err := os.ReadDir(s.dir)
+	d, err := s.open(false)
 	if errors.Is(err, fs.ErrNotExist) {
 		return []Entry{}, nil
 	}
 	if err != nil {
 		return nil, fmt.Errorf("list store %s: %w", s.name, err)
 	}
+	dirEntries, err := d.Entries()
+	if err != nil {
+		return nil, fmt.Errorf("list store %s: %w", s.name, err)
+	}
 	// Read the index on one core while the other stats every file.
 	loaded := make(chan indexFile, 1)
-	go func() { loaded <- loadIndex(filepath.Join(s.dir, indexName)) }()
+	go func() { loaded <- loadIndex(d) }()
 
 	var (
 		fresh     = make(map[string]indexEntry, len(dirEntries))
@@ -300,15 +376,15 @@ func (s *fileStore) List() ([]Entry, error) {
 		if !isCertFile(name) {
 			continue
 		}
-		fi, err := de.Info() // lstat: a symlink is reported, not followed
+		st, err := d.Stat(name) // a symlink is reported, not followed
 		if err != nil {
 			continue // removed while we listed
 		}
-		if !fi.Mode().IsRegular() {
+		if !st.Regular() {
 			problems = append(problems, fmt.Errorf("%s: not a regular file (a symlink or folder is never followed)", filepath.Join(s.dir, name)))
 			continue
 		}
-		files = append(files, indexEntry{Name: name, Size: fi.Size(), ModTime: fi.ModTime().UnixNano()})
+		files = append(files, indexEntry{Name: name, Size: st.Size, ModTime: st.ModTime})
 	}
 	idx := <-loaded
 	for _, ie := range files {
@@ -319,16 +395,16 @@ func (s *fileStore) List() ([]Entry, error) {
 		stale = append(stale, ie)
 	}
 
-	decoded, errs := s.decodeAll(stale)
+	decoded, errs := s.decodeAll(d, stale)
 	problems = append(problems, errs...)
 	for _, ie := range decoded {
 		fresh[ie.Name] = ie
 	}
 	// Rewrite the index when it missed files, named files that are gone,
 	// or has grown by appends to twice what it describes. Best effort: a
-	// store we cannot write to still lists.
+	// store we cannot or may not write to still lists.
 	if len(stale) > 0 || len(fresh) != len(idx.Entries) || idx.Lines > 2*len(fresh)+64 || len(leftovers) > 0 {
-		_ = s.saveIndex(fresh, leftovers)
+		_ = saveIndex(d, fresh, leftovers)
 	}
 
 	// One entry per thumbprint: prefer the file with a key, then the name
@@ -359,8 +435,9 @@ func (s *fileStore) List() ([]Entry, error) {
 }
 
 // decodeAll reads the files that changed since the index was written, on
-// every core.
-func (s *fileStore) decodeAll(todo []indexEntry) ([]indexEntry, []error) {
+// every core, within one key-derivation budget.
+func (s *fileStore) decodeAll(d *platform.Dir, todo []indexEntry) ([]indexEntry, []error) {
+	budget := newWorkBudget()
 	type result struct {
 		ie  indexEntry
 		err error
@@ -375,7 +452,7 @@ func (s *fileStore) decodeAll(todo []indexEntry) ([]indexEntry, []error) {
 			defer wg.Done()
 			for i := range next {
 				ie := todo[i]
-				e, err := listFile(filepath.Join(s.dir, ie.Name))
+				e, err := listFile(d, ie.Name, filepath.Join(s.dir, ie.Name), budget)
 				if err != nil {
 					results[i].err = err
 					continue
@@ -405,14 +482,16 @@ func (s *fileStore) decodeAll(todo []indexEntry) ([]indexEntry, []error) {
 
 // prepareWrite creates the store folder if needed, refuses one that others
 // could change and takes the writers' lock.
-func (s *fileStore) prepareWrite() (*platform.Lock, error) {
-	if err := platform.MkdirPrivate(s.dir); err != nil {
-		return nil, err
+func (s *fileStore) prepareWrite() (*platform.Dir, *platform.Lock, error) {
+	d, err := s.open(true)
+	if err != nil {
+		return nil, nil, err
 	}
-	if err := platform.CheckPrivateDir(s.dir); err != nil {
-		return nil, fmt.Errorf("refusing to change store %s: %w", s.name, err)
+	if err := d.CheckPrivate(); err != nil {
+		return nil, nil, fmt.Errorf("refusing to change store %s: %w", s.name, err)
 	}
-	return platform.LockFile(filepath.Join(s.dir, lockName))
+	lock, err := d.Lock(lockName, true)
+	return d, lock, err
 }
 
 func (s *fileStore) Import(b *pfx.Bundle, opts ImportOptions) (Imported, error) {
@@ -426,13 +505,13 @@ func (s *fileStore) Import(b *pfx.Bundle, opts ImportOptions) (Imported, error) 
 	if err != nil {
 		return Imported{}, fmt.Errorf("import %s into store %s: %w", tp, s.name, err)
 	}
-	lock, err := s.prepareWrite()
+	d, lock, err := s.prepareWrite()
 	if err != nil {
 		return Imported{}, fmt.Errorf("import %s into store %s: %w", tp, s.name, err)
 	}
 	defer lock.Unlock()
 
-	existing, err := s.open(tp)
+	existing, err := s.lookup(d, tp)
 	if err != nil && !errors.Is(err, ErrNotFound) {
 		return Imported{}, fmt.Errorf("import %s into store %s: %w", tp, s.name, err)
 	}
@@ -444,25 +523,25 @@ func (s *fileStore) Import(b *pfx.Bundle, opts ImportOptions) (Imported, error) 
 			return Imported{Entry: e}, nil
 		}
 		name = filepath.Base(existing.path) // add the key to the same file
-	} else if name, err = s.freeName(tp); err != nil {
+	} else if name, err = s.freeName(d, tp); err != nil {
 		return Imported{}, fmt.Errorf("import %s into store %s: %w", tp, s.name, err)
 	}
 
-	if err := platform.WriteFileAtomic(s.dir, name, data); err != nil {
+	if err := d.WriteFileAtomic(name, data); err != nil {
 		return Imported{}, fmt.Errorf("import %s into store %s: %w", tp, s.name, err)
 	}
 	e := NewEntry(b.Leaf, b.Key != nil)
 	e.File = filepath.Join(s.dir, name)
-	if fi, err := os.Lstat(e.File); err == nil {
-		s.noteChange(name, &indexEntry{Name: name, Size: fi.Size(), ModTime: fi.ModTime().UnixNano(), Entry: e})
+	if st, err := d.Stat(name); err == nil {
+		s.noteChange(name, &indexEntry{Name: name, Size: st.Size, ModTime: st.ModTime, Entry: e})
 	}
 	return Imported{Entry: e, Added: true}, nil
 }
 
 // freeName picks the first of .NET's names for tp that no file has.
-func (s *fileStore) freeName(tp thumbprint.Thumbprint) (string, error) {
+func (s *fileStore) freeName(d *platform.Dir, tp thumbprint.Thumbprint) (string, error) {
 	for _, name := range candidates(tp) {
-		if _, err := os.Lstat(filepath.Join(s.dir, name)); errors.Is(err, fs.ErrNotExist) {
+		if _, err := d.Stat(name); errors.Is(err, fs.ErrNotExist) {
 			return name, nil
 		}
 	}
@@ -470,10 +549,10 @@ func (s *fileStore) freeName(tp thumbprint.Thumbprint) (string, error) {
 }
 
 func (s *fileStore) Remove(tp thumbprint.Thumbprint) error {
-	if _, err := os.Stat(s.dir); errors.Is(err, fs.ErrNotExist) {
+	if _, err := s.open(false); errors.Is(err, fs.ErrNotExist) {
 		return &NotFoundError{Thumbprint: tp, Store: s.name}
 	}
-	lock, err := s.prepareWrite()
+	d, lock, err := s.prepareWrite()
 	if err != nil {
 		return fmt.Errorf("remove %s from store %s: %w", tp, s.name, err)
 	}
@@ -490,7 +569,7 @@ func (s *fileStore) Remove(tp thumbprint.Thumbprint) error {
 		if err != nil {
 			return fmt.Errorf("remove %s from store %s: %w", tp, s.name, err)
 		}
-		if err := os.Remove(id.path); err != nil {
+		if err := d.Remove(filepath.Base(id.path)); err != nil {
 			return fmt.Errorf("remove %s from store %s: %w", tp, s.name, err)
 		}
 		paths = append(paths, id.path)
@@ -498,7 +577,7 @@ func (s *fileStore) Remove(tp thumbprint.Thumbprint) error {
 	if len(paths) == 0 {
 		return &NotFoundError{Thumbprint: tp, Store: s.name}
 	}
-	if err := platform.SyncDir(s.dir); err != nil {
+	if err := d.Sync(); err != nil {
 		return fmt.Errorf("remove %s from store %s: %w", tp, s.name, err)
 	}
 	for _, p := range paths {
@@ -520,7 +599,7 @@ func (s *fileStore) Export(tp thumbprint.Thumbprint, withKey bool) (*pfx.Bundle,
 	if b.Key == nil {
 		return nil, fmt.Errorf("export %s from store %s: %w", tp, s.name, ErrNoPrivateKey)
 	}
-	if err := checkKeyFile(id.path); err != nil {
+	if err := id.checkKey(); err != nil {
 		return nil, err
 	}
 	return &b, nil

@@ -25,6 +25,15 @@ func openFileStore(t *testing.T) (Store, string) {
 	return s, filepath.Join(root, "my")
 }
 
+// openDir opens a store folder as the file store does.
+func openDir(t *testing.T, dir string) *platform.Dir {
+	t.Helper()
+	d, err := platform.OpenDir(dir)
+	require.NoError(t, err)
+	t.Cleanup(func() { d.Close() })
+	return d
+}
+
 func TestFileConformance(t *testing.T) {
 	testConformance(t, func(t *testing.T) (Store, func() Store) {
 		root := t.TempDir()
@@ -266,8 +275,11 @@ func TestStoreOfAnotherUserIsRefused(t *testing.T) {
 	_, err = id.Signer()
 	assert.True(t, errors.Is(err, platform.ErrUnsafePermissions), "no key use from a folder another user controls")
 
+	// The file is judged as it was when its key was read.
 	require.NoError(t, os.Chown(dir, 0, 0))
 	require.NoError(t, os.Chown(path, nobody, nobody))
+	id, err = s.Find(thumbprint.Of(a.Leaf))
+	require.NoError(t, err)
 	_, err = id.Signer()
 	assert.ErrorContains(t, err, "owned by uid 65534")
 	require.NoError(t, os.Chown(path, 0, 0))
@@ -301,7 +313,7 @@ func TestCloseWritesTheIndexOnce(t *testing.T) {
 	}
 	assert.NoFileExists(t, filepath.Join(dir, indexName), "imports batch their index changes")
 	require.NoError(t, s.Close())
-	idx := loadIndex(filepath.Join(dir, indexName))
+	idx := loadIndex(openDir(t, dir))
 	require.Len(t, idx.Entries, 3)
 	for _, tp := range tps {
 		assert.Contains(t, idx.Entries, tp.String()+".pfx")
@@ -311,7 +323,7 @@ func TestCloseWritesTheIndexOnce(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, s2.Remove(tps[0]))
 	require.NoError(t, s2.Close())
-	idx = loadIndex(filepath.Join(dir, indexName))
+	idx = loadIndex(openDir(t, dir))
 	assert.Len(t, idx.Entries, 2)
 	assert.NotContains(t, idx.Entries, tps[0].String()+".pfx")
 }

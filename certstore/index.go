@@ -5,8 +5,6 @@ package certstore
 import (
 	"bytes"
 	"errors"
-	"io"
-	"os"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -55,19 +53,21 @@ type indexFile struct {
 // about 2.5 MiB.
 const maxIndexSize = 64 << 20
 
+// maxIndexLine bounds one line. Real lines are a few hundred bytes; entries
+// whose line would be longer are not written (their files are decoded on
+// each listing instead), so an index with a longer line is not certctl's
+// and is ignored.
+const maxIndexLine = 16 << 10
+
 var errIndex = errors.New("not a certctl index")
 
-// loadIndex reads the index at path; any problem gives an empty index, which
-// List then rebuilds.
-func loadIndex(path string) indexFile {
+// loadIndex reads the store's index. Anything but a regular file of sane
+// size and line length (a FIFO, a device, a symlink, a huge file) gives an
+// empty index, without waiting or reading it, and List rebuilds it.
+func loadIndex(d *platform.Dir) indexFile {
 	empty := indexFile{Entries: map[string]indexEntry{}}
-	f, err := os.Open(path)
+	data, _, err := d.ReadFile(indexName, maxIndexSize)
 	if err != nil {
-		return empty
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, maxIndexSize+1))
-	if err != nil || len(data) > maxIndexSize {
 		return empty
 	}
 	idx, err := parseIndex(data)
@@ -88,6 +88,9 @@ func parseIndex(data []byte) (indexFile, error) {
 		i := bytes.IndexByte(rest, '\n')
 		if i < 0 {
 			break // cut short by a crash
+		}
+		if i > maxIndexLine {
+			return indexFile{}, errIndex
 		}
 		line, rest = rest[:i], rest[i+1:]
 		idx.Lines++
@@ -142,7 +145,10 @@ func parseIndexLine(line string) (indexEntry, bool) {
 	return ie, true
 }
 
+// appendIndexLine adds ie's line to b, unless the line would be longer
+// than maxIndexLine.
 func appendIndexLine(b []byte, ie indexEntry) []byte {
+	start := len(b)
 	e := ie.Entry
 	hasKey := "0"
 	if e.HasPrivateKey {
@@ -165,6 +171,9 @@ func appendIndexLine(b []byte, ie indexEntry) []byte {
 			b = append(b, '\t')
 		}
 		b = append(b, s...)
+	}
+	if len(b)-start > maxIndexLine {
+		return b[:start]
 	}
 	return append(b, '\n')
 }
@@ -192,59 +201,46 @@ func encodeIndex(entries map[string]indexEntry) []byte {
 }
 
 // saveIndex writes entries as the index, and removes the temporary files
-// that writers killed mid-write left behind, unless a writer holds the
-// store's lock: that writer updates the index itself, and may be between
-// writing a temporary file and renaming it.
-func (s *fileStore) saveIndex(entries map[string]indexEntry, leftovers []string) error {
-	lock, err := platform.TryLockFile(filepath.Join(s.dir, lockName))
+// that writers killed mid-write left behind, unless the folder is not
+// private (List does no upkeep where it would refuse to change anything)
+// or a writer holds the store's lock: that writer updates the index
+// itself, and may be between writing a temporary file and renaming it.
+func saveIndex(d *platform.Dir, entries map[string]indexEntry, leftovers []string) error {
+	if err := d.CheckPrivate(); err != nil {
+		return err
+	}
+	lock, err := d.Lock(lockName, false)
 	if err != nil || lock == nil {
 		return err
 	}
 	defer lock.Unlock()
 	for _, name := range leftovers {
-		os.Remove(filepath.Join(s.dir, name))
+		d.Remove(name)
 	}
-	return s.writeIndex(entries)
-}
-
-// writeIndex replaces the index atomically; the caller holds the lock.
-func (s *fileStore) writeIndex(entries map[string]indexEntry) error {
-	return platform.WriteFileAtomic(s.dir, indexName, encodeIndex(entries))
+	return d.WriteFileAtomic(indexName, encodeIndex(entries))
 }
 
 // appendIndex adds changes to the index (nil forgets a name); the caller
 // holds the lock. The lines go out in one write, after a header if the file
 // is new.
-func (s *fileStore) appendIndex(changes map[string]*indexEntry) error {
-	path := filepath.Join(s.dir, indexName)
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
-	if err != nil {
-		return err
-	}
-	fi, err := f.Stat()
-	if err != nil {
-		f.Close()
-		return err
-	}
-	var b []byte
-	if fi.Size() == 0 {
-		b = append(b, indexHeader...)
-	}
+func appendIndex(d *platform.Dir, changes map[string]*indexEntry) error {
 	names := make([]string, 0, len(changes))
 	for name := range changes {
 		names = append(names, name)
 	}
 	sort.Strings(names)
-	for _, name := range names {
-		if ie := changes[name]; ie != nil {
-			b = appendIndexLine(b, *ie)
-		} else {
-			b = append(b, "-\t"+escape(name)+"\n"...)
+	return d.Append(indexName, func(size int64) []byte {
+		var b []byte
+		if size == 0 {
+			b = append(b, indexHeader...)
 		}
-	}
-	_, err = f.Write(b)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	return err
+		for _, name := range names {
+			if ie := changes[name]; ie != nil {
+				b = appendIndexLine(b, *ie)
+			} else {
+				b = append(b, "-\t"+escape(name)+"\n"...)
+			}
+		}
+		return b
+	})
 }

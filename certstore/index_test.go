@@ -33,13 +33,12 @@ func TestIndexRoundTrip(t *testing.T) {
 }
 
 func TestIndexAppends(t *testing.T) {
-	dir := t.TempDir()
-	s := &fileStore{name: "My", dir: dir}
+	d := openDir(t, t.TempDir())
 	a, b := sampleEntry("A.pfx", "CN=a"), sampleEntry("B.pfx", "CN=b")
-	require.NoError(t, s.appendIndex(map[string]*indexEntry{"A.pfx": &a, "B.pfx": &b}))
+	require.NoError(t, appendIndex(d, map[string]*indexEntry{"A.pfx": &a, "B.pfx": &b}))
 	b2 := sampleEntry("B.pfx", "CN=b again")
-	require.NoError(t, s.appendIndex(map[string]*indexEntry{"A.pfx": nil, "B.pfx": &b2}))
-	idx := loadIndex(filepath.Join(dir, indexName))
+	require.NoError(t, appendIndex(d, map[string]*indexEntry{"A.pfx": nil, "B.pfx": &b2}))
+	idx := loadIndex(d)
 	assert.Equal(t, map[string]indexEntry{"B.pfx": b2}, idx.Entries)
 	assert.Equal(t, 4, idx.Lines)
 }

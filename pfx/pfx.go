@@ -77,6 +77,24 @@ const MaxFileSize = 4 << 20
 // go-pkcs12 running at most one MAC and three KDFs per file.
 const MaxIterations = 600000
 
+// Work is the key-derivation work of decoding data: the sum of the MAC and
+// KDF iteration counts visible before anything is decrypted (a key bag
+// inside an encrypted safe adds its own count once decrypted). Callers that
+// decode many files use it to cap the total. It runs only the bounded
+// pre-scan; PEM and DER input cost nothing, and input the pre-scan refuses
+// returns its error.
+func Work(data []byte) (int64, error) {
+	kind, err := sniff(data)
+	if err != nil || kind != kindPKCS12 {
+		return 0, err
+	}
+	info, err := prescan(data)
+	if err != nil {
+		return 0, err
+	}
+	return info.work, nil
+}
+
 // Decode decodes a PKCS#12 file or a PEM file (certificate(s) and an
 // unencrypted private key in one file), detecting the format from the
 // bytes.

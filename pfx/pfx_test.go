@@ -730,3 +730,26 @@ func FuzzDecode(f *testing.F) {
 		NeedsPassword(data)
 	})
 }
+
+func TestWork(t *testing.T) {
+	for _, tc := range []struct {
+		file string
+		want int64
+	}{
+		// OpenSSL 3: MAC 2,048 and the certificate safe's PBKDF2 2,048
+		// (the key bag sits in a plain safe, its own 2,048 visible too).
+		{"openssl3-default.pfx", 3 * 2048},
+		{"cert.pem", 0},
+	} {
+		got, err := Work(fixture(t, tc.file))
+		require.NoError(t, err)
+		assert.Equal(t, tc.want, got, tc.file)
+	}
+	b, err := Decode(fixture(t, "openssl3-default.pfx"), testPassword)
+	require.NoError(t, err)
+	store, err := EncodeStore(b)
+	require.NoError(t, err)
+	got, err := Work(store)
+	require.NoError(t, err)
+	assert.Equal(t, int64(3*2000), got, "a store file: MAC, certificate safe and key bag at 2,000 each")
+}

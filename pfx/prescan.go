@@ -119,8 +119,9 @@ func parseCount(body []byte) (int64, error) {
 // instrumentation, which would starve the fuzzer without finding anything.
 var iterationLimit int64 = MaxIterations
 
-// checkCount validates an iteration count INTEGER body.
-func checkCount(body []byte, where string) error {
+// checkCount validates an iteration count INTEGER body and adds it to the
+// file's work.
+func checkCount(body []byte, where string, info *scanInfo) error {
 	n, err := parseCount(body)
 	if err != nil {
 		return fmt.Errorf("%s: %w", where, err)
@@ -128,14 +129,16 @@ func checkCount(body []byte, where string) error {
 	if n > iterationLimit {
 		return &IterationError{Where: where, Count: n}
 	}
+	info.work += n
 	return nil
 }
 
 // scanInfo is what the pre-scan learned about a PKCS#12 file.
 type scanInfo struct {
-	hasMAC    bool // macData present
-	encrypted bool // some content is password-encrypted
-	keyBags   int  // key bags visible without decryption
+	hasMAC    bool  // macData present
+	encrypted bool  // some content is password-encrypted
+	keyBags   int   // key bags visible without decryption
+	work      int64 // sum of the iteration counts seen
 }
 
 // prescan checks the outer layers of a PKCS#12 file. Errors are
@@ -204,7 +207,7 @@ func prescanInner(data []byte, info *scanInfo) error {
 			return errors.New("trailing data after macData")
 		}
 		info.hasMAC = true
-		if err := checkMAC(macData); err != nil {
+		if err := checkMAC(macData, info); err != nil {
 			return err
 		}
 	}
@@ -230,7 +233,7 @@ func prescanInner(data []byte, info *scanInfo) error {
 
 // checkMAC checks MacData ::= SEQUENCE { mac DigestInfo, macSalt OCTET
 // STRING, iterations INTEGER DEFAULT 1 }.
-func checkMAC(b []byte) error {
+func checkMAC(b []byte, info *scanInfo) error {
 	digestInfo, b, err := expect(b, tagSequence, "MAC digest info")
 	if err != nil {
 		return err
@@ -249,7 +252,7 @@ func checkMAC(b []byte) error {
 		return &UnsupportedError{Algorithm: "MAC " + oidName(oid)}
 	}
 	if pbmac1 {
-		if err := checkPBMAC1(params); err != nil {
+		if err := checkPBMAC1(params, info); err != nil {
 			return err
 		}
 	}
@@ -261,7 +264,7 @@ func checkMAC(b []byte) error {
 		if err != nil {
 			return err
 		}
-		if err := checkCount(count, "MAC"); err != nil {
+		if err := checkCount(count, "MAC", info); err != nil {
 			return err
 		}
 	}
@@ -269,7 +272,7 @@ func checkMAC(b []byte) error {
 }
 
 // checkPBMAC1 checks PBMAC1-params ::= SEQUENCE { keyDerivationFunc, messageAuthScheme }.
-func checkPBMAC1(params []byte) error {
+func checkPBMAC1(params []byte, info *scanInfo) error {
 	p, _, err := expect(params, tagSequence, "PBMAC1 parameters")
 	if err != nil {
 		return err
@@ -278,7 +281,7 @@ func checkPBMAC1(params []byte) error {
 	if err != nil {
 		return err
 	}
-	if err := checkPBKDF2(kdf, "MAC", "PBMAC1"); err != nil {
+	if err := checkPBKDF2(kdf, "MAC", "PBMAC1", info); err != nil {
 		return err
 	}
 	mac, _, err := expect(p, tagSequence, "PBMAC1 MAC algorithm")
@@ -297,7 +300,7 @@ func checkPBMAC1(params []byte) error {
 
 // checkPBKDF2 checks a KDF AlgorithmIdentifier (contents) that must be
 // PBKDF2 with an octet-string salt and a supported PRF.
-func checkPBKDF2(kdf []byte, where, scheme string) error {
+func checkPBKDF2(kdf []byte, where, scheme string, info *scanInfo) error {
 	oidBody, kdf, err := expect(kdf, tagOID, scheme+" KDF")
 	if err != nil {
 		return err
@@ -320,7 +323,7 @@ func checkPBKDF2(kdf []byte, where, scheme string) error {
 	if err != nil {
 		return err
 	}
-	if err := checkCount(count, where); err != nil {
+	if err := checkCount(count, where, info); err != nil {
 		return err
 	}
 	if len(p) > 0 && p[0] == tagInteger { // keyLength OPTIONAL
@@ -346,7 +349,7 @@ func checkPBKDF2(kdf []byte, where, scheme string) error {
 
 // checkEncryption checks the contents of a password-based encryption
 // AlgorithmIdentifier (PKCS#12 PBE or PBES2).
-func checkEncryption(algID []byte, where string) error {
+func checkEncryption(algID []byte, where string, info *scanInfo) error {
 	oidBody, params, err := expect(algID, tagOID, where+" algorithm")
 	if err != nil {
 		return err
@@ -362,7 +365,7 @@ func checkEncryption(algID []byte, where string) error {
 		if err != nil {
 			return err
 		}
-		if err := checkPBKDF2(kdf, where, "PBES2"); err != nil {
+		if err := checkPBKDF2(kdf, where, "PBES2", info); err != nil {
 			return err
 		}
 		enc, _, err := expect(p, tagSequence, "PBES2 encryption scheme")
@@ -389,7 +392,7 @@ func checkEncryption(algID []byte, where string) error {
 		if err != nil {
 			return err
 		}
-		return checkCount(count, where)
+		return checkCount(count, where, info)
 	default:
 		return &UnsupportedError{Algorithm: oidName(oid)}
 	}
@@ -433,7 +436,7 @@ func checkContentInfo(ci []byte, info *scanInfo) error {
 		if err != nil {
 			return err
 		}
-		return checkEncryption(alg, "certificate encryption")
+		return checkEncryption(alg, "certificate encryption", info)
 	case oid.Equal(oidEnvelopedData):
 		return &UnsupportedError{Algorithm: "public-key privacy mode (envelopedData)"}
 	default:
@@ -476,7 +479,7 @@ func checkSafeContents(b []byte, info *scanInfo) error {
 			if err != nil {
 				return err
 			}
-			if err := checkEncryption(alg, "key encryption"); err != nil {
+			if err := checkEncryption(alg, "key encryption", info); err != nil {
 				return err
 			}
 		}

@@ -9,6 +9,7 @@ package platform
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 )
@@ -17,8 +18,7 @@ import (
 // some containers that run without $HOME.
 var ErrNoHome = errors.New("no home folder")
 
-// ErrUnsafePermissions is matched by the errors of CheckPrivateDir and
-// CheckPrivateFile.
+// ErrUnsafePermissions is matched by every *PermissionError.
 var ErrUnsafePermissions = errors.New("unsafe permissions")
 
 // PermissionError names a folder or file that others can read or change, and
@@ -96,3 +96,46 @@ const (
 	TempPrefix = ".certctl-"
 	TempSuffix = ".tmp"
 )
+
+// MaxSecretSize caps what certctl reads as one secret: a password, a client
+// secret, a federated token. Real ones are far smaller; /dev/zero is not.
+const MaxSecretSize = 64 << 10
+
+var (
+	// ErrNotRegular means a path that must be a regular file is a pipe, a
+	// device, a socket or a folder.
+	ErrNotRegular = errors.New("not a regular file")
+	// ErrTooLarge means a file is larger than what certctl reads of it.
+	ErrTooLarge = errors.New("file too large")
+)
+
+// ReadSmallFile reads path if it is a regular file of at most max bytes.
+// It never blocks opening a FIFO and never reads more than max+1 bytes, so
+// a pipe, /dev/zero or a huge file fails at once with an error matching
+// ErrNotRegular or ErrTooLarge. It also returns what it learned of the
+// file, for permission checks.
+func ReadSmallFile(path string, max int64) ([]byte, os.FileInfo, error) {
+	f, err := openNoBlock(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, nil, err
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, nil, fmt.Errorf("%s: %w (a pipe, device or folder)", path, ErrNotRegular)
+	}
+	if fi.Size() > max {
+		return nil, nil, fmt.Errorf("%s: %w: over %d bytes", path, ErrTooLarge, max)
+	}
+	data, err := io.ReadAll(io.LimitReader(f, max+1))
+	if err != nil {
+		return nil, nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	if int64(len(data)) > max {
+		return nil, nil, fmt.Errorf("%s: %w: over %d bytes", path, ErrTooLarge, max)
+	}
+	return data, fi, nil
+}

@@ -4,7 +4,6 @@ package platform
 
 import (
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -50,119 +49,26 @@ func MkdirPrivate(dir string) error {
 	return os.MkdirAll(dir, 0o700)
 }
 
-// CheckPrivateDir refuses a folder that another user owns or that group or
-// others may write to: whoever can write there can replace a certificate.
-func CheckPrivateDir(dir string) error {
-	fi, err := os.Lstat(dir)
-	if err != nil {
-		return err
-	}
-	if fi.Mode()&fs.ModeSymlink != 0 {
-		// A symlinked store root is a choice the user made; judge its target.
-		if fi, err = os.Stat(dir); err != nil {
-			return err
-		}
-	}
-	if !fi.IsDir() {
-		return fmt.Errorf("%s is not a folder", dir)
-	}
-	if err := checkOwner(dir, fi); err != nil {
-		return err
-	}
-	if fi.Mode().Perm()&0o022 != 0 {
-		return &PermissionError{
-			Path:   dir,
-			Reason: fmt.Sprintf("folder mode %04o lets group or others change it", fi.Mode().Perm()),
-			Fix:    "chmod 700 " + shellQuote(dir),
-		}
-	}
-	return nil
+// openNoBlock opens path for reading without waiting for a FIFO's writer.
+func openNoBlock(path string) (*os.File, error) {
+	return os.OpenFile(path, os.O_RDONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
 }
 
-// CheckPrivateFile refuses a key file that is not a regular file of the
-// user's own with mode 0600 (or stricter), as .NET and OpenSSH do.
-func CheckPrivateFile(path string) error {
-	fi, err := os.Lstat(path)
-	if err != nil {
-		return err
-	}
-	if !fi.Mode().IsRegular() {
-		return fmt.Errorf("%s is not a regular file", path)
-	}
-	if err := checkOwner(path, fi); err != nil {
-		return err
-	}
-	if fi.Mode().Perm()&0o077 != 0 {
-		return &PermissionError{
-			Path:   path,
-			Reason: fmt.Sprintf("file mode %04o lets group or others read it", fi.Mode().Perm()),
-			Fix:    "chmod 600 " + shellQuote(path),
-		}
-	}
-	return nil
-}
-
-func checkOwner(path string, fi fs.FileInfo) error {
+// CheckSecretFile refuses a file that holds a secret (a password, a client
+// secret, a key) when a user other than you or root owns it: whoever owns
+// it decides what certctl reads as the secret. It reports whether group or
+// others may read the file, for the caller to warn about.
+func CheckSecretFile(path string, fi os.FileInfo) (readableByOthers bool, err error) {
 	st, ok := fi.Sys().(*syscall.Stat_t)
 	if !ok {
-		return nil
+		return false, nil
 	}
-	if uid := os.Getuid(); int(st.Uid) != uid {
-		return &PermissionError{
+	if uid := os.Getuid(); int(st.Uid) != uid && st.Uid != 0 {
+		return false, &PermissionError{
 			Path:   path,
-			Reason: fmt.Sprintf("owned by uid %d, not by you (uid %d)", st.Uid, uid),
+			Reason: fmt.Sprintf("owned by uid %d, not by you (uid %d) or root, so that user decides what it holds", st.Uid, uid),
 			Fix:    fmt.Sprintf("chown %d %s", uid, shellQuote(path)),
 		}
 	}
-	return nil
-}
-
-// Lock is an exclusive advisory lock on a file, held until Unlock.
-type Lock struct{ f *os.File }
-
-// LockFile takes an exclusive flock(2) on path, creating it with mode 0600,
-// and waits for other holders to let go.
-func LockFile(path string) (*Lock, error) {
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
-	if err != nil {
-		return nil, err
-	}
-	for {
-		err = unix.Flock(int(f.Fd()), unix.LOCK_EX)
-		if err != unix.EINTR {
-			break
-		}
-	}
-	if err != nil {
-		f.Close()
-		return nil, fmt.Errorf("lock %s: %w", path, err)
-	}
-	return &Lock{f: f}, nil
-}
-
-// TryLockFile is LockFile without the wait: it returns a nil Lock and no error
-// when another holder has the lock.
-func TryLockFile(path string) (*Lock, error) {
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
-	if err != nil {
-		return nil, err
-	}
-	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
-		f.Close()
-		if err == unix.EWOULDBLOCK || err == unix.EINTR {
-			return nil, nil
-		}
-		return nil, fmt.Errorf("lock %s: %w", path, err)
-	}
-	return &Lock{f: f}, nil
-}
-
-// Unlock releases the lock.
-func (l *Lock) Unlock() error {
-	if l == nil || l.f == nil {
-		return nil
-	}
-	err := l.f.Close() // closing the descriptor releases the flock
-	l.f = nil
-	return err
+	return fi.Mode().Perm()&0o044 != 0, nil
 }

@@ -7,9 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -48,63 +46,6 @@ func TestWriteFileAtomicFailureLeavesOldFile(t *testing.T) {
 	for _, e := range entries {
 		assert.False(t, strings.HasPrefix(e.Name(), TempPrefix), "temporary file %s left behind", e.Name())
 	}
-}
-
-func TestCheckPrivateDir(t *testing.T) {
-	dir := t.TempDir()
-	require.NoError(t, os.Chmod(dir, 0o700))
-	assert.NoError(t, CheckPrivateDir(dir))
-
-	require.NoError(t, os.Chmod(dir, 0o777))
-	err := CheckPrivateDir(dir)
-	require.Error(t, err)
-	assert.True(t, errors.Is(err, ErrUnsafePermissions))
-	assert.Contains(t, err.Error(), dir)
-	assert.Contains(t, err.Error(), "chmod 700 ")
-
-	require.NoError(t, os.Chmod(dir, 0o750))
-	assert.NoError(t, CheckPrivateDir(dir), "group may read but not write")
-}
-
-func TestCheckPrivateFile(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "key.pem")
-	require.NoError(t, os.WriteFile(path, []byte("k"), 0o600))
-	require.NoError(t, os.Chmod(path, 0o600))
-	assert.NoError(t, CheckPrivateFile(path))
-
-	require.NoError(t, os.Chmod(path, 0o644))
-	err := CheckPrivateFile(path)
-	require.Error(t, err)
-	assert.True(t, errors.Is(err, ErrUnsafePermissions))
-	assert.Contains(t, err.Error(), "chmod 600 "+path)
-
-	link := filepath.Join(t.TempDir(), "link.pem")
-	require.NoError(t, os.Symlink(path, link))
-	assert.ErrorContains(t, CheckPrivateFile(link), "not a regular file")
-}
-
-func TestLockFileExcludes(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "lock")
-	l1, err := LockFile(path)
-	require.NoError(t, err)
-
-	var acquired atomic.Bool
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		l2, err := LockFile(path)
-		if err != nil {
-			t.Error(err)
-			return
-		}
-		acquired.Store(true)
-		l2.Unlock()
-	}()
-	time.Sleep(50 * time.Millisecond)
-	assert.False(t, acquired.Load(), "a second holder got the lock while the first held it")
-	require.NoError(t, l1.Unlock())
-	<-done
-	assert.True(t, acquired.Load())
 }
 
 func TestStoreRootNeedsHome(t *testing.T) {

@@ -4,11 +4,8 @@ package platform
 
 import (
 	"errors"
-	"fmt"
 	"os"
 	"path/filepath"
-
-	"golang.org/x/sys/windows"
 )
 
 const isWindows = true
@@ -32,63 +29,26 @@ func SyncDir(string) error { return nil }
 // to the user.
 func MkdirPrivate(dir string) error { return os.MkdirAll(dir, 0o700) }
 
-// CheckPrivateDir accepts any folder: Windows protects user folders with ACLs,
-// which the profile already sets.
-func CheckPrivateDir(dir string) error {
-	_, err := os.Stat(dir)
-	return err
+// openNoBlock opens path for reading; opening never blocks on Windows.
+func openNoBlock(path string) (*os.File, error) { return os.Open(path) }
+
+// CheckSecretFile accepts any file on Windows, where the profile's ACLs
+// protect the user's files.
+func CheckSecretFile(path string, fi os.FileInfo) (readableByOthers bool, err error) {
+	return false, nil
 }
 
-// CheckPrivateFile accepts any regular file, for the reason CheckPrivateDir
-// gives.
-func CheckPrivateFile(path string) error {
-	_, err := os.Stat(path)
-	return err
+// ReadConfigFile reads dir/name, a regular file of at most max bytes. The
+// profile's ACLs keep other users out of the user's folders on Windows.
+func ReadConfigFile(dir, name string, max int64) ([]byte, error) {
+	data, _, err := ReadSmallFile(filepath.Join(dir, name), max)
+	return data, err
 }
 
-// Lock is an exclusive lock on a file, held until Unlock.
-type Lock struct{ f *os.File }
-
-// LockFile takes an exclusive LockFileEx lock on path, creating it, and waits
-// for other holders to let go.
-func LockFile(path string) (*Lock, error) {
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
-	if err != nil {
-		return nil, err
+// WriteConfigFile replaces dir/name with data, creating dir if needed.
+func WriteConfigFile(dir, name string, data []byte) error {
+	if err := MkdirPrivate(dir); err != nil {
+		return err
 	}
-	ol := new(windows.Overlapped)
-	if err := windows.LockFileEx(windows.Handle(f.Fd()), windows.LOCKFILE_EXCLUSIVE_LOCK, 0, 1, 0, ol); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("lock %s: LockFileEx: %w", path, err)
-	}
-	return &Lock{f: f}, nil
-}
-
-// TryLockFile is LockFile without the wait: it returns a nil Lock and no error
-// when another holder has the lock.
-func TryLockFile(path string) (*Lock, error) {
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
-	if err != nil {
-		return nil, err
-	}
-	ol := new(windows.Overlapped)
-	err = windows.LockFileEx(windows.Handle(f.Fd()), windows.LOCKFILE_EXCLUSIVE_LOCK|windows.LOCKFILE_FAIL_IMMEDIATELY, 0, 1, 0, ol)
-	if err != nil {
-		f.Close()
-		if err == windows.ERROR_LOCK_VIOLATION {
-			return nil, nil
-		}
-		return nil, fmt.Errorf("lock %s: LockFileEx: %w", path, err)
-	}
-	return &Lock{f: f}, nil
-}
-
-// Unlock releases the lock.
-func (l *Lock) Unlock() error {
-	if l == nil || l.f == nil {
-		return nil
-	}
-	err := l.f.Close() // closing the handle releases the lock
-	l.f = nil
-	return err
+	return WriteFileAtomic(dir, name, data)
 }
