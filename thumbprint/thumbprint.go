@@ -20,7 +20,9 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // Size is the length of a thumbprint in bytes.
@@ -51,9 +53,27 @@ type SyntaxError struct {
 
 func (e *SyntaxError) Error() string {
 	if e.Position > 0 {
-		return fmt.Sprintf("invalid thumbprint %q: character %q at position %d is not a hexadecimal digit", e.Input, e.Char, e.Position)
+		return fmt.Sprintf("invalid thumbprint %s: character %q at position %d is not a hexadecimal digit", shown(e.Input), e.Char, e.Position)
 	}
-	return fmt.Sprintf("invalid thumbprint %q: it has %d hexadecimal digits, a SHA-1 thumbprint has %d", e.Input, e.Digits, 2*Size)
+	return fmt.Sprintf("invalid thumbprint %s: it has %d hexadecimal digits, a SHA-1 thumbprint has %d", shown(e.Input), e.Digits, 2*Size)
+}
+
+// maxShown is how many characters of a bad thumbprint an error quotes.
+const maxShown = 64
+
+// shown quotes s for an error, cut to maxShown characters: whatever was
+// pasted, a message stays one readable line.
+func shown(s string) string {
+	n := utf8.RuneCountInString(s)
+	if n <= maxShown {
+		return strconv.Quote(s)
+	}
+	i := 0
+	for range maxShown {
+		_, size := utf8.DecodeRuneInString(s[i:])
+		i += size
+	}
+	return fmt.Sprintf("%s… (%d characters)", strconv.Quote(s[:i]), n)
 }
 
 // Is makes errors.Is(err, ErrInvalid) true.
@@ -89,7 +109,8 @@ func ignored(r rune) bool {
 // dashes, a 0x prefix or invisible marks.
 func Parse(s string) (Thumbprint, error) {
 	var tp Thumbprint
-	digits := make([]byte, 0, 2*Size)
+	digits := make([]byte, 0, 2*Size+1)
+	extra := 0 // digits past the 41st, counted only
 	runes := []rune(s)
 	for i := 0; i < len(runes); i++ {
 		r := runes[i]
@@ -99,16 +120,20 @@ func Parse(s string) (Thumbprint, error) {
 		case r == '0' && len(digits) == 0 && i+1 < len(runes) && (runes[i+1] == 'x' || runes[i+1] == 'X'):
 			i++ // a 0x prefix
 		case '0' <= r && r <= '9', 'a' <= r && r <= 'f', 'A' <= r && r <= 'F':
-			digits = append(digits, byte(r))
+			if len(digits) <= 2*Size {
+				digits = append(digits, byte(r))
+			} else {
+				extra++
+			}
 		default:
 			return tp, &SyntaxError{Input: s, Position: i + 1, Char: r}
 		}
 	}
 	if len(digits) != 2*Size {
-		return tp, &SyntaxError{Input: s, Digits: len(digits)}
+		return tp, &SyntaxError{Input: s, Digits: len(digits) + extra}
 	}
 	if _, err := hex.Decode(tp[:], digits); err != nil {
-		return tp, fmt.Errorf("invalid thumbprint %q: %w", s, err)
+		return tp, fmt.Errorf("invalid thumbprint %s: %w", shown(s), err)
 	}
 	return tp, nil
 }

@@ -123,3 +123,15 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+func TestLongInputIsCutInErrors(t *testing.T) {
+	long := strings.Repeat("AB", 5000)
+	_, err := Parse(long)
+	require.Error(t, err)
+	assert.Less(t, len(err.Error()), 200, err.Error())
+	assert.Contains(t, err.Error(), "… (10000 characters)")
+	assert.Contains(t, err.Error(), "it has 10000 hexadecimal digits")
+	_, err = Parse(strings.Repeat("A", 100) + "G")
+	assert.Contains(t, err.Error(), "position 101")
+	assert.Less(t, len(err.Error()), 200)
+}
