@@ -7,9 +7,13 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
+	"unicode/utf8"
 
+	"github.com/certctl/certctl/certstore"
 	"github.com/certctl/certctl/platform"
+	"github.com/certctl/certctl/thumbprint"
 )
 
 // Method is a way of signing in.
@@ -74,37 +78,162 @@ const ContextFile = "context.json"
 // ErrNoContext means nobody has signed in (or the context was removed).
 var ErrNoContext = errors.New("not signed in")
 
+// ErrMalformed is matched by the error of a settings file (the context,
+// registered environments) that is not what certctl writes: not JSON, too
+// large, or a field that fails the checks it had when it was saved.
+var ErrMalformed = errors.New("malformed settings file")
+
+// maxConfigSize caps a settings file; real ones are a few hundred bytes.
+const maxConfigSize = 1 << 20
+
 // SaveContext writes c to configDir with mode 0600, replacing the old one
-// atomically.
+// atomically. It refuses a context that LoadContext would refuse.
 func SaveContext(configDir string, c *Context) error {
+	if err := c.Validate(); err != nil {
+		return fmt.Errorf("save sign-in context: %w", err)
+	}
 	data, err := json.MarshalIndent(c, "", "  ")
 	if err != nil {
 		return err
 	}
-	if err := platform.MkdirPrivate(configDir); err != nil {
-		return fmt.Errorf("save sign-in context: %w", err)
-	}
-	if err := platform.WriteFileAtomic(configDir, ContextFile, append(data, '\n')); err != nil {
+	if err := platform.WriteConfigFile(configDir, ContextFile, append(data, '\n')); err != nil {
 		return fmt.Errorf("save sign-in context: %w", err)
 	}
 	return nil
 }
 
-// LoadContext reads the context, or fails with ErrNoContext.
+// LoadContext reads the context, or fails with ErrNoContext. The file is
+// trusted only if no other user could have written it (an error matching
+// platform.ErrUnsafePermissions otherwise), and every field is checked
+// again (ErrMalformed).
 func LoadContext(configDir string) (*Context, error) {
 	path := filepath.Join(configDir, ContextFile)
-	data, err := os.ReadFile(path)
+	data, err := platform.ReadConfigFile(configDir, ContextFile, maxConfigSize)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("%w: no sign-in context in %s; run 'certctl login' first", ErrNoContext, configDir)
+	}
+	if errors.Is(err, platform.ErrNotRegular) || errors.Is(err, platform.ErrTooLarge) {
+		return nil, fmt.Errorf("read sign-in context: %w: %w", ErrMalformed, err)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("read sign-in context: %w", err)
 	}
 	var c Context
 	if err := json.Unmarshal(data, &c); err != nil {
+		return nil, fmt.Errorf("read sign-in context %s: %w: %w; run 'certctl logout' and sign in again", path, ErrMalformed, err)
+	}
+	if err := c.Validate(); err != nil {
 		return nil, fmt.Errorf("read sign-in context %s: %w; run 'certctl logout' and sign in again", path, err)
 	}
 	return &c, nil
+}
+
+// Validate checks each field as a context certctl wrote has it: a known
+// method with what it needs, names and ids of sane length without control
+// characters, a thumbprint and store name that parse, absolute paths.
+// Errors match ErrMalformed.
+func (c *Context) Validate() error {
+	bad := func(field, why string) error { return fmt.Errorf("%w: %s %s", ErrMalformed, field, why) }
+	switch c.Method {
+	case MethodCertificate, MethodSecret, MethodManagedIdentity, MethodWorkloadIdentity, MethodDeviceCode, MethodBrowser:
+	default:
+		return bad("method", fmt.Sprintf("%.40q is not a sign-in method", c.Method))
+	}
+	if c.Environment != "" {
+		if err := validName(c.Environment); err != nil {
+			return bad("environment", err.Error())
+		}
+	}
+	if c.Tenant != "" {
+		if err := ValidateTenant(c.Tenant); err != nil {
+			return bad("tenant", err.Error())
+		}
+	}
+	// What names a credential is used in requests: no control characters.
+	// What a service said (account and subscription names) is only shown,
+	// escaped.
+	for _, f := range []struct {
+		name, value string
+		max         int
+		shown       bool
+	}{
+		{"clientId", c.ClientID, 256, false},
+		{"managedIdentityResourceId", c.ManagedIdentityResourceID, 1024, false},
+		{"managedIdentityObjectId", c.ManagedIdentityObjectID, 256, false},
+		{"account", c.Account, 1024, true},
+		{"subscription id", subscriptionField(c, func(s *Subscription) string { return s.ID }), 1024, true},
+		{"subscription name", subscriptionField(c, func(s *Subscription) string { return s.Name }), 1024, true},
+		{"subscription state", subscriptionField(c, func(s *Subscription) string { return s.State }), 64, true},
+	} {
+		if err := validText(f.value, f.max, f.shown); err != nil {
+			return bad(f.name, err.Error())
+		}
+	}
+	if c.Thumbprint != "" {
+		if tp, err := thumbprint.Parse(c.Thumbprint); err != nil || tp.String() != c.Thumbprint {
+			return bad("thumbprint", "is not 40 upper-case hexadecimal digits")
+		}
+		if _, err := certstore.CanonicalName(c.Store); err != nil {
+			return bad("store", "is not a store name")
+		}
+	}
+	for _, f := range []struct{ name, value string }{
+		{"storeDir", c.StoreDir}, {"certificatePath", c.CertificatePath},
+		{"secretFile", c.SecretFile}, {"federatedTokenFile", c.FederatedTokenFile},
+	} {
+		if f.value == "" {
+			continue
+		}
+		if len(f.value) > 4096 || strings.ContainsRune(f.value, 0) || !filepath.IsAbs(f.value) || !utf8.ValidString(f.value) {
+			return bad(f.name, "is not an absolute path")
+		}
+	}
+	switch c.Method {
+	case MethodCertificate, MethodSecret, MethodWorkloadIdentity:
+		if c.Tenant == "" || c.ClientID == "" {
+			return bad(string(c.Method), "needs a tenant and an application id")
+		}
+	}
+	switch {
+	case c.Method == MethodCertificate && c.Thumbprint == "" && c.CertificatePath == "":
+		return bad(string(c.Method), "needs a thumbprint or a certificate path")
+	case c.Method == MethodWorkloadIdentity && c.FederatedTokenFile == "":
+		return bad(string(c.Method), "needs a federated token file")
+	}
+	return nil
+}
+
+// ValidateTenant checks a tenant id or domain: letters, digits, '.', '-'
+// and '_', up to 256 characters. Anything else would change the address
+// certctl signs in at.
+func ValidateTenant(t string) error {
+	if t == "" || len(t) > 256 || strings.IndexFunc(t, func(r rune) bool {
+		return !(r == '.' || r == '-' || r == '_' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z')
+	}) >= 0 {
+		return fmt.Errorf("%.80q is not a tenant id or domain (letters, digits, '.', '-' and '_')", t)
+	}
+	return nil
+}
+
+func subscriptionField(c *Context, field func(*Subscription) string) string {
+	if c.Subscription == nil {
+		return ""
+	}
+	return field(c.Subscription)
+}
+
+// validText accepts UTF-8 text of at most max bytes, and without control
+// characters unless it is only shown.
+func validText(s string, max int, shown bool) error {
+	switch {
+	case len(s) > max:
+		return fmt.Errorf("is longer than %d bytes", max)
+	case !utf8.ValidString(s):
+		return errors.New("is not UTF-8")
+	case !shown && strings.IndexFunc(s, func(r rune) bool { return r < 0x20 || r == 0x7f }) >= 0:
+		return errors.New("holds control characters")
+	}
+	return nil
 }
 
 // RemoveContext deletes the context; it reports ErrNoContext if there was

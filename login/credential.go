@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"strings"
 	"time"
 
@@ -12,6 +13,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 
 	"github.com/certctl/certctl/certstore"
+	"github.com/certctl/certctl/platform"
 )
 
 // Options say who signs in, where and how. Which fields matter depends on
@@ -41,8 +43,9 @@ type Options struct {
 	// MethodDeviceCode: shows the code and the address to enter it at.
 	DeviceCodePrompt func(message string)
 
-	// Transport replaces the HTTP client; nil uses the default.
-	Transport policy.Transporter
+	// RoundTripper carries the requests; nil uses http.DefaultTransport.
+	// Whatever it is, the rules of transport.go apply on top of it.
+	RoundTripper http.RoundTripper
 	// Now is the clock for assertions; nil uses time.Now.
 	Now func() time.Time
 }
@@ -56,11 +59,11 @@ var retryOptions = policy.RetryOptions{
 	MaxRetryDelay: 2 * time.Second,
 }
 
-func (o *Options) clientOptions() azcore.ClientOptions {
+func (o *Options) clientOptions(g *guard) azcore.ClientOptions {
 	return azcore.ClientOptions{
 		Cloud:     o.Environment.cloudConfig(),
 		Retry:     retryOptions,
-		Transport: o.Transport,
+		Transport: g,
 		Logging:   policy.LogOptions{IncludeBody: false},
 	}
 }
@@ -77,8 +80,42 @@ var ErrMissing = errors.New("missing sign-in option")
 
 func missing(what string) error { return fmt.Errorf("%w: %s", ErrMissing, what) }
 
-// NewCredential returns the azidentity credential for o.Method.
+// NewCredential returns the azidentity credential for o.Method. Its
+// requests follow the rules of transport.go, and a request those rules
+// refuse fails GetToken with an *EndpointError.
 func NewCredential(o Options) (azcore.TokenCredential, error) {
+	cred, g, err := newCredential(o)
+	if err != nil {
+		return nil, err
+	}
+	return &guardedCredential{cred, g}, nil
+}
+
+// guardedCredential reports the error certctl itself raised (the guard's
+// refusal, a token file it could not read) rather than what azidentity
+// made of it.
+type guardedCredential struct {
+	azcore.TokenCredential
+	g *guard
+}
+
+func (c *guardedCredential) GetToken(ctx context.Context, opts policy.TokenRequestOptions) (azcore.AccessToken, error) {
+	tok, err := c.TokenCredential.GetToken(ctx, opts)
+	if err != nil {
+		if r := c.g.failed(); r != nil {
+			return tok, r
+		}
+	}
+	return tok, err
+}
+
+func newCredential(o Options) (azcore.TokenCredential, *guard, error) {
+	g := newGuard(o, o.Method == MethodManagedIdentity)
+	cred, err := azidentityCredential(o, g)
+	return cred, g, err
+}
+
+func azidentityCredential(o Options, g *guard) (azcore.TokenCredential, error) {
 	// Custom clouds have no instance metadata at login.microsoft.com.
 	noDiscovery := o.Environment.Custom
 	switch o.Method {
@@ -91,20 +128,24 @@ func NewCredential(o Options) (azcore.TokenCredential, error) {
 		}
 		audience := o.Environment.TokenEndpoint(o.Tenant)
 		assertion := func(context.Context) (string, error) {
-			return BuildAssertion(o.Identity, o.ClientID, audience, o.SendChain, o.now())
+			a, err := BuildAssertion(o.Identity, o.ClientID, audience, o.SendChain, o.now())
+			if err != nil {
+				return "", g.fail(err)
+			}
+			return a, nil
 		}
 		return azidentity.NewClientAssertionCredential(o.Tenant, o.ClientID, assertion, &azidentity.ClientAssertionCredentialOptions{
-			ClientOptions: o.clientOptions(), DisableInstanceDiscovery: noDiscovery,
+			ClientOptions: o.clientOptions(g), DisableInstanceDiscovery: noDiscovery,
 		})
 	case MethodSecret:
 		if o.Tenant == "" || o.ClientID == "" || o.Secret == "" {
 			return nil, missing("a client-secret sign-in needs the tenant, the application id and the secret")
 		}
 		return azidentity.NewClientSecretCredential(o.Tenant, o.ClientID, o.Secret, &azidentity.ClientSecretCredentialOptions{
-			ClientOptions: o.clientOptions(), DisableInstanceDiscovery: noDiscovery,
+			ClientOptions: o.clientOptions(g), DisableInstanceDiscovery: noDiscovery,
 		})
 	case MethodManagedIdentity:
-		opts := &azidentity.ManagedIdentityCredentialOptions{ClientOptions: o.clientOptions()}
+		opts := &azidentity.ManagedIdentityCredentialOptions{ClientOptions: o.clientOptions(g)}
 		n := 0
 		if o.ClientID != "" {
 			opts.ID, n = azidentity.ClientID(o.ClientID), n+1
@@ -123,14 +164,23 @@ func NewCredential(o Options) (azcore.TokenCredential, error) {
 		if o.Tenant == "" || o.ClientID == "" || o.FederatedTokenFile == "" {
 			return nil, missing("a workload identity sign-in needs the tenant, the application id and the federated token file")
 		}
-		return azidentity.NewWorkloadIdentityCredential(&azidentity.WorkloadIdentityCredentialOptions{
-			ClientOptions: o.clientOptions(), DisableInstanceDiscovery: noDiscovery,
-			TenantID: o.Tenant, ClientID: o.ClientID, TokenFilePath: o.FederatedTokenFile,
+		// What azidentity's WorkloadIdentityCredential does, with a bounded
+		// read: the file is read again for each token, as the identity
+		// provider rotates it.
+		file := o.FederatedTokenFile
+		return azidentity.NewClientAssertionCredential(o.Tenant, o.ClientID, func(context.Context) (string, error) {
+			tok, err := readFederatedToken(file)
+			if err != nil {
+				return "", g.fail(err)
+			}
+			return tok, nil
+		}, &azidentity.ClientAssertionCredentialOptions{
+			ClientOptions: o.clientOptions(g), DisableInstanceDiscovery: noDiscovery,
 		})
 	case MethodDeviceCode:
 		prompt := o.DeviceCodePrompt
 		return azidentity.NewDeviceCodeCredential(&azidentity.DeviceCodeCredentialOptions{
-			ClientOptions: o.clientOptions(), DisableInstanceDiscovery: noDiscovery,
+			ClientOptions: o.clientOptions(g), DisableInstanceDiscovery: noDiscovery,
 			TenantID: o.Tenant, ClientID: o.ClientID,
 			UserPrompt: func(_ context.Context, m azidentity.DeviceCodeMessage) error {
 				if prompt != nil {
@@ -141,7 +191,7 @@ func NewCredential(o Options) (azcore.TokenCredential, error) {
 		})
 	case MethodBrowser:
 		return azidentity.NewInteractiveBrowserCredential(&azidentity.InteractiveBrowserCredentialOptions{
-			ClientOptions: o.clientOptions(), DisableInstanceDiscovery: noDiscovery,
+			ClientOptions: o.clientOptions(g), DisableInstanceDiscovery: noDiscovery,
 			TenantID: o.Tenant, ClientID: o.ClientID,
 		})
 	}
@@ -168,7 +218,7 @@ type Result struct {
 // account's default subscription (the first enabled one). No subscription
 // is not an error.
 func SignIn(ctx context.Context, o Options) (*Result, error) {
-	cred, err := NewCredential(o)
+	cred, g, err := newCredential(o)
 	if err != nil {
 		return nil, err
 	}
@@ -177,11 +227,14 @@ func SignIn(ctx context.Context, o Options) (*Result, error) {
 	if a, ok := cred.(authenticator); ok {
 		rec, err := a.Authenticate(ctx, &policy.TokenRequestOptions{Scopes: []string{scope}})
 		if err != nil {
+			if r := g.failed(); r != nil {
+				return nil, r
+			}
 			return nil, Explain(err, o)
 		}
 		res.Account, res.Tenant = rec.Username, rec.TenantID
 	}
-	tok, err := getToken(ctx, cred, o, scope)
+	tok, err := getToken(ctx, &guardedCredential{cred, g}, o, scope)
 	if err != nil {
 		return nil, err
 	}
@@ -192,6 +245,9 @@ func SignIn(ctx context.Context, o Options) (*Result, error) {
 		res.Tenant = tenantOf(tok.Token)
 	}
 	subs, err := ListSubscriptions(ctx, o, tok.Token)
+	if errors.Is(err, ErrRefusedEndpoint) {
+		return nil, err
+	}
 	if err != nil {
 		res.Warnings = append(res.Warnings, err.Error())
 	}
@@ -241,4 +297,18 @@ func managedIdentityAccount(o Options) string {
 		return "managed identity " + o.ManagedIdentityObjectID
 	}
 	return "system-assigned managed identity"
+}
+
+// readFederatedToken reads a workload identity's token file, which must be
+// a regular file of at most platform.MaxSecretSize bytes.
+func readFederatedToken(path string) (string, error) {
+	data, _, err := platform.ReadSmallFile(path, platform.MaxSecretSize)
+	if err != nil {
+		return "", fmt.Errorf("federated token file: %w", err)
+	}
+	tok := strings.TrimSpace(string(data))
+	if tok == "" {
+		return "", fmt.Errorf("federated token file %s is empty", path)
+	}
+	return tok, nil
 }

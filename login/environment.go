@@ -5,13 +5,15 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net"
 	"net/url"
-	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/cloud"
+	"golang.org/x/net/idna"
 
 	"github.com/certctl/certctl/platform"
 )
@@ -24,6 +26,10 @@ type Environment struct {
 	ResourceManager string `json:"resourceManagerEndpoint"`
 	// Custom is true for environments registered with AddEnvironment.
 	Custom bool `json:"custom"`
+	// Aliases are the other host names Entra ID's instance discovery
+	// declares for the authority, as host or host:port; credentials may
+	// go to them too. Registered environments have none.
+	Aliases []string `json:"-"`
 }
 
 // DefaultEnvironment is the public Azure cloud.
@@ -31,10 +37,21 @@ const DefaultEnvironment = "AzureCloud"
 
 // builtinEnvironments are Azure's public clouds, named as Azure PowerShell
 // names them.
+// Their aliases are those Entra ID's instance discovery
+// (https://login.microsoftonline.com/common/discovery/instance) declares.
 var builtinEnvironments = []Environment{
-	{Name: "AzureCloud", AuthorityHost: "https://login.microsoftonline.com/", ResourceManager: "https://management.azure.com/"},
-	{Name: "AzureChinaCloud", AuthorityHost: "https://login.chinacloudapi.cn/", ResourceManager: "https://management.chinacloudapi.cn/"},
-	{Name: "AzureUSGovernment", AuthorityHost: "https://login.microsoftonline.us/", ResourceManager: "https://management.usgovcloudapi.net/"},
+	{
+		Name: "AzureCloud", AuthorityHost: "https://login.microsoftonline.com/", ResourceManager: "https://management.azure.com/",
+		Aliases: []string{"login.windows.net", "login.microsoft.com", "sts.windows.net"},
+	},
+	{
+		Name: "AzureChinaCloud", AuthorityHost: "https://login.chinacloudapi.cn/", ResourceManager: "https://management.chinacloudapi.cn/",
+		Aliases: []string{"login.partner.microsoftonline.cn"},
+	},
+	{
+		Name: "AzureUSGovernment", AuthorityHost: "https://login.microsoftonline.us/", ResourceManager: "https://management.usgovcloudapi.net/",
+		Aliases: []string{"login.usgovcloudapi.net"},
+	},
 }
 
 // ErrUnknownEnvironment means no built-in or registered environment has the
@@ -97,10 +114,13 @@ func FindEnvironment(configDir, name string) (Environment, error) {
 
 // AddEnvironment registers (or replaces) a custom environment, for Azure
 // Stack Hub, private clouds and local test endpoints. Both URLs must be
-// https: Entra ID clients refuse anything else.
+// https, with no user name, password, query or fragment; their paths are
+// kept exactly as given, and a path certctl could not keep so (dot
+// segments, percent-encoding, empty segments) is refused. A host name
+// outside ASCII is stored in its punycode (IDNA) form.
 func AddEnvironment(configDir string, env Environment) error {
-	if env.Name == "" || strings.ContainsAny(env.Name, " \t\n/\\") {
-		return fmt.Errorf("environment name %q: use a name without spaces or slashes", env.Name)
+	if err := validName(env.Name); err != nil {
+		return fmt.Errorf("environment name %.80q %v", env.Name, err)
 	}
 	for _, b := range builtinEnvironments {
 		if strings.EqualFold(b.Name, env.Name) {
@@ -108,13 +128,13 @@ func AddEnvironment(configDir string, env Environment) error {
 		}
 	}
 	var err error
-	if env.AuthorityHost, err = httpsURL("--authority-host", env.AuthorityHost); err != nil {
+	if env.AuthorityHost, err = checkEndpoint("--authority-host", env.AuthorityHost); err != nil {
 		return err
 	}
-	if env.ResourceManager, err = httpsURL("--resource-manager-endpoint", env.ResourceManager); err != nil {
+	if env.ResourceManager, err = checkEndpoint("--resource-manager-endpoint", env.ResourceManager); err != nil {
 		return err
 	}
-	env.Custom = true
+	env.Custom, env.Aliases = true, nil
 	custom, err := loadCustom(configDir)
 	if err != nil {
 		return err
@@ -141,36 +161,132 @@ func RemoveEnvironment(configDir, name string) error {
 		}
 	}
 	if len(kept) == len(custom) {
-		return fmt.Errorf("%w %q: only registered environments can be removed", ErrUnknownEnvironment, name)
+		return fmt.Errorf("%w %.80q: only registered environments can be removed", ErrUnknownEnvironment, name)
 	}
 	return saveCustom(configDir, kept)
 }
 
-func httpsURL(flag, s string) (string, error) {
+// validName accepts environment names of letters, digits, '.', '-' and
+// '_', up to 64 characters.
+func validName(n string) error {
+	if n == "" || len(n) > 64 || strings.IndexFunc(n, func(r rune) bool {
+		return !(r == '.' || r == '-' || r == '_' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z')
+	}) >= 0 {
+		return errors.New("is not a name of up to 64 letters, digits, '.', '-' and '_'")
+	}
+	return nil
+}
+
+// maxURLLength bounds an endpoint URL.
+const maxURLLength = 2048
+
+// checkEndpoint checks an environment's endpoint URL and returns it with
+// its host name in ASCII. flag names it in errors.
+func checkEndpoint(flag, s string) (string, error) {
+	shown := s
+	fail := func(why string) (string, error) {
+		return "", fmt.Errorf("%s %.200q: %s", flag, shown, why)
+	}
+	if len(s) > maxURLLength {
+		return fail(fmt.Sprintf("longer than %d characters", maxURLLength))
+	}
 	u, err := url.Parse(s)
-	if err != nil || u.Scheme != "https" || u.Host == "" {
-		return "", fmt.Errorf("%s %q: give an https URL such as https://login.example.com/", flag, s)
+	if err == nil && u.User != nil {
+		shown = u.Redacted() // the password is not repeated in the message
 	}
-	if !strings.HasSuffix(u.Path, "/") {
-		u.Path += "/"
+	switch {
+	case err != nil || u.Scheme != "https" || u.Host == "" || u.Opaque != "":
+		return fail("give an https URL such as https://login.example.com/")
+	case u.User != nil:
+		return fail("a URL with a user name or password would send them with every request; leave them out")
+	case u.RawQuery != "" || u.ForceQuery || strings.Contains(s, "?"):
+		return fail("leave out the query string: certctl adds the paths and queries it needs")
+	case u.Fragment != "" || strings.Contains(s, "#"):
+		return fail("leave out the fragment (#...)")
 	}
-	return u.String(), nil
+	if why := pathProblem(u.Path); why != "" || u.RawPath != "" {
+		if why == "" {
+			why = "percent-encoding"
+		}
+		return fail("certctl keeps paths exactly as given and cannot keep this one (" + why + "); give a plain path such as /adfs/")
+	}
+	host := u.Hostname()
+	if net.ParseIP(host) == nil {
+		if host, err = idna.Lookup.ToASCII(host); err != nil || host == "" {
+			return fail("the host name is not a valid domain name or address")
+		}
+	}
+	if p := u.Port(); p != "" {
+		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
+			return fail("the port is not a number from 1 to 65535")
+		}
+		host = net.JoinHostPort(host, p)
+	} else if strings.Contains(host, ":") {
+		host = "[" + host + "]"
+	}
+	return "https://" + host + u.Path, nil
+}
+
+// pathProblem says why a URL path cannot be kept as it is, or "".
+func pathProblem(p string) string {
+	if p == "" {
+		return ""
+	}
+	if strings.IndexFunc(p, func(r rune) bool {
+		return !(r == '/' || r == '.' || r == '-' || r == '_' || r == '~' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z')
+	}) >= 0 {
+		return "characters other than letters, digits, '/', '.', '-', '_' and '~'"
+	}
+	for _, seg := range strings.Split(p, "/")[1:] {
+		switch seg {
+		case ".", "..":
+			return "dot segments"
+		}
+	}
+	if strings.Contains(p, "//") {
+		return "empty segments"
+	}
+	return ""
 }
 
 func loadCustom(configDir string) ([]Environment, error) {
-	data, err := os.ReadFile(filepath.Join(configDir, environmentsFile))
+	path := filepath.Join(configDir, environmentsFile)
+	data, err := platform.ReadConfigFile(configDir, environmentsFile, maxConfigSize)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
+	}
+	if errors.Is(err, platform.ErrNotRegular) || errors.Is(err, platform.ErrTooLarge) {
+		return nil, fmt.Errorf("read registered environments: %w: %w", ErrMalformed, err)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("read registered environments: %w", err)
 	}
 	var list []Environment
 	if err := json.Unmarshal(data, &list); err != nil {
-		return nil, fmt.Errorf("read registered environments from %s: %w", filepath.Join(configDir, environmentsFile), err)
+		return nil, fmt.Errorf("read registered environments from %s: %w: %w", path, ErrMalformed, err)
+	}
+	seen := map[string]bool{}
+	for _, b := range builtinEnvironments {
+		seen[strings.ToLower(b.Name)] = true
 	}
 	for i := range list {
-		list[i].Custom = true
+		e := &list[i]
+		if err := validName(e.Name); err != nil {
+			return nil, fmt.Errorf("read registered environments from %s: %w: name %.80q %v", path, ErrMalformed, e.Name, err)
+		}
+		if seen[strings.ToLower(e.Name)] {
+			return nil, fmt.Errorf("read registered environments from %s: %w: %s is there twice, or is a built-in name", path, ErrMalformed, e.Name)
+		}
+		seen[strings.ToLower(e.Name)] = true
+		for _, u := range []struct{ flag, value string }{{"authorityHost", e.AuthorityHost}, {"resourceManagerEndpoint", e.ResourceManager}} {
+			if ok, err := checkEndpoint(u.flag, u.value); err != nil || ok != u.value {
+				if err == nil {
+					err = fmt.Errorf("%s %q is not in the form certctl saves", u.flag, u.value)
+				}
+				return nil, fmt.Errorf("read registered environments from %s: %w: environment %s: %w", path, ErrMalformed, e.Name, err)
+			}
+		}
+		e.Custom, e.Aliases = true, nil
 	}
 	return list, nil
 }
@@ -181,8 +297,5 @@ func saveCustom(configDir string, list []Environment) error {
 	if err != nil {
 		return err
 	}
-	if err := platform.MkdirPrivate(configDir); err != nil {
-		return err
-	}
-	return platform.WriteFileAtomic(configDir, environmentsFile, append(data, '\n'))
+	return platform.WriteConfigFile(configDir, environmentsFile, append(data, '\n'))
 }

@@ -78,6 +78,9 @@ func Explain(err error, o Options) error {
 	if err == nil {
 		return nil
 	}
+	if errors.Is(err, ErrRefusedEndpoint) {
+		return err // it says what and why already
+	}
 	authority := hostOf(o.Environment.AuthorityHost)
 	if errors.Is(err, context.DeadlineExceeded) || strings.Contains(err.Error(), "context deadline exceeded") {
 		return &ServiceError{Host: authority, Problem: fmt.Sprintf("did not answer in time (%d tries of %s)", retryOptions.MaxRetries+1, retryOptions.TryTimeout)}

@@ -12,6 +12,7 @@ import (
 	"github.com/certctl/certctl/certstore"
 	"github.com/certctl/certctl/internal/testcert"
 	"github.com/certctl/certctl/login/logintest"
+	"github.com/certctl/certctl/thumbprint"
 )
 
 // TestSignInFaults runs a certificate sign-in against an identity service
@@ -35,7 +36,7 @@ func TestSignInFaults(t *testing.T) {
 			s := logintest.New(t)
 			s.RegisterCertificate(appID, b.Leaf)
 			dir := t.TempDir()
-			saved := &Context{Method: MethodCertificate, Account: "before", Tenant: s.Tenant}
+			saved := &Context{Method: MethodCertificate, Environment: "Fake", Account: "before", Tenant: s.Tenant, ClientID: appID, Thumbprint: thumbprint.Of(b.Leaf).String(), Store: "My"}
 			require.NoError(t, SaveContext(dir, saved))
 			s.SetFault(tc.fault)
 

@@ -60,7 +60,7 @@ func env(s *logintest.Server) Environment {
 func certOptions(s *logintest.Server, id certstore.Identity) Options {
 	return Options{
 		Method: MethodCertificate, Environment: env(s), Tenant: s.Tenant, ClientID: appID,
-		Identity: id, Transport: s.TLS.Client(),
+		Identity: id, RoundTripper: s.TLS.Client().Transport,
 	}
 }
 
@@ -234,7 +234,7 @@ func postAssertion(t *testing.T, s *logintest.Server, jwt string) string {
 func TestClientSecret(t *testing.T) {
 	s := logintest.New(t)
 	s.RegisterSecret(appID, "the-right-secret")
-	o := Options{Method: MethodSecret, Environment: env(s), Tenant: s.Tenant, ClientID: appID, Secret: "the-right-secret", Transport: s.TLS.Client()}
+	o := Options{Method: MethodSecret, Environment: env(s), Tenant: s.Tenant, ClientID: appID, Secret: "the-right-secret", RoundTripper: s.TLS.Client().Transport}
 	res, err := SignIn(context.Background(), o)
 	require.NoError(t, err)
 	assert.Equal(t, appID, res.Account)
@@ -264,7 +264,7 @@ func TestManagedIdentity(t *testing.T) {
 			t.Setenv("IDENTITY_ENDPOINT", s.MSI.URL+"/msi/token")
 			t.Setenv("IDENTITY_HEADER", s.MSIHeader)
 			o := tc.o
-			o.Method, o.Environment, o.Transport = MethodManagedIdentity, env(s), s.TLS.Client()
+			o.Method, o.Environment, o.RoundTripper = MethodManagedIdentity, env(s), s.TLS.Client().Transport
 			res, err := SignIn(context.Background(), o)
 			require.NoError(t, err)
 			assert.Equal(t, tc.account, res.Account)
@@ -279,7 +279,7 @@ func TestWorkloadIdentity(t *testing.T) {
 	s.RegisterFederated(appID, "federated-oidc-token")
 	file := filepath.Join(t.TempDir(), "token")
 	require.NoError(t, os.WriteFile(file, []byte("federated-oidc-token"), 0o600))
-	o := Options{Method: MethodWorkloadIdentity, Environment: env(s), Tenant: s.Tenant, ClientID: appID, FederatedTokenFile: file, Transport: s.TLS.Client()}
+	o := Options{Method: MethodWorkloadIdentity, Environment: env(s), Tenant: s.Tenant, ClientID: appID, FederatedTokenFile: file, RoundTripper: s.TLS.Client().Transport}
 	res, err := SignIn(context.Background(), o)
 	require.NoError(t, err)
 	assert.Equal(t, appID, res.Account)
@@ -295,7 +295,7 @@ func TestWorkloadIdentity(t *testing.T) {
 func TestDeviceCode(t *testing.T) {
 	s := logintest.New(t)
 	var shown string
-	o := Options{Method: MethodDeviceCode, Environment: env(s), Tenant: s.Tenant, Transport: s.TLS.Client(), DeviceCodePrompt: func(m string) { shown = m }}
+	o := Options{Method: MethodDeviceCode, Environment: env(s), Tenant: s.Tenant, RoundTripper: s.TLS.Client().Transport, DeviceCodePrompt: func(m string) { shown = m }}
 	res, err := SignIn(context.Background(), o)
 	require.NoError(t, err)
 	assert.Contains(t, shown, "FAKE-CODE")
@@ -316,7 +316,7 @@ func TestBrowser(t *testing.T) {
 	t.Setenv("CERTCTL_TEST_BROWSER", "1")
 	t.Setenv("CERTCTL_TEST_CA", ca)
 
-	o := Options{Method: MethodBrowser, Environment: env(s), Tenant: s.Tenant, Transport: s.TLS.Client()}
+	o := Options{Method: MethodBrowser, Environment: env(s), Tenant: s.Tenant, RoundTripper: s.TLS.Client().Transport}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	res, err := SignIn(ctx, o)
@@ -350,7 +350,7 @@ func TestEnvironments(t *testing.T) {
 	e, err = FindEnvironment(dir, "stack")
 	require.NoError(t, err)
 	assert.True(t, e.Custom)
-	assert.Equal(t, "https://adfs.local.azurestack.external/adfs/", e.AuthorityHost)
+	assert.Equal(t, "https://adfs.local.azurestack.external/adfs", e.AuthorityHost, "paths are kept as given")
 	fi, err := os.Stat(filepath.Join(dir, environmentsFile))
 	require.NoError(t, err)
 	assert.Equal(t, os.FileMode(0o600), fi.Mode().Perm())

@@ -26,11 +26,10 @@ func ListSubscriptions(ctx context.Context, o Options, accessToken string) ([]Su
 		return nil, err
 	}
 	req.Header.Set("Authorization", "Bearer "+accessToken)
-	var resp *http.Response
-	if o.Transport != nil {
-		resp, err = o.Transport.Do(req)
-	} else {
-		resp, err = http.DefaultClient.Do(req)
+	g := newGuard(o, false)
+	resp, err := g.Do(req)
+	if r := g.failed(); r != nil {
+		return nil, fmt.Errorf("list subscriptions: %w", r)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("list subscriptions: %w", explainNetwork(err, req.URL.Host))

@@ -564,8 +564,7 @@ func BenchmarkProcessToken(b *testing.B) {
 			// A new client each time: a new TLS handshake, as in a new
 			// process.
 			tr := fake.TLS.Client().Transport.(*http.Transport).Clone()
-			client := &http.Client{Transport: tr}
-			opts := login.Options{Method: login.MethodCertificate, Environment: envr, Tenant: fake.Tenant, ClientID: appCert, Identity: id, Transport: client}
+			opts := login.Options{Method: login.MethodCertificate, Environment: envr, Tenant: fake.Tenant, ClientID: appCert, Identity: id, RoundTripper: tr}
 			tok, err := login.Token(context.Background(), opts, scope)
 			if err != nil {
 				b.Fatal(err)

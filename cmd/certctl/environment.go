@@ -2,8 +2,11 @@ package main
 
 import (
 	"fmt"
+	"net/url"
+	"strings"
 
 	"github.com/urfave/cli/v2"
+	"golang.org/x/net/idna"
 
 	"github.com/certctl/certctl/login"
 )
@@ -68,9 +71,24 @@ func (h *handlers) environmentList(c *cli.Context) error {
 		if e.Custom {
 			custom = "yes"
 		}
-		t.row(e.Name, e.AuthorityHost, e.ResourceManager, custom)
+		t.row(e.Name, showURL(e.AuthorityHost), showURL(e.ResourceManager), custom)
 	}
 	return t.flush()
+}
+
+// showURL is an endpoint as certctl stores it, with the host in ASCII,
+// followed by the Unicode form of a host name that has punycode labels,
+// so that a look-alike host (a Cyrillic 'о' for an 'o') shows.
+func showURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil || !strings.Contains(u.Hostname(), "xn--") {
+		return s
+	}
+	uni, err := idna.Lookup.ToUnicode(u.Hostname())
+	if err != nil || uni == u.Hostname() {
+		return s
+	}
+	return s + " (" + uni + ")"
 }
 
 func (h *handlers) environmentAdd(c *cli.Context) error {
@@ -88,7 +106,10 @@ func (h *handlers) environmentAdd(c *cli.Context) error {
 	if err := login.AddEnvironment(dir, e); err != nil {
 		return badInput(err)
 	}
-	h.env.infof("registered environment %s; sign in with: certctl login --environment %s ...", e.Name, e.Name)
+	if e, err = login.FindEnvironment(dir, e.Name); err != nil {
+		return err
+	}
+	h.env.infof("registered environment %s: authority %s, Resource Manager %s; sign in with: certctl login --environment %s ...", e.Name, showURL(e.AuthorityHost), showURL(e.ResourceManager), e.Name)
 	return nil
 }
 

@@ -7,6 +7,7 @@ import (
 	"github.com/certctl/certctl/certstore"
 	"github.com/certctl/certctl/login"
 	"github.com/certctl/certctl/pfx"
+	"github.com/certctl/certctl/platform"
 	"github.com/certctl/certctl/thumbprint"
 )
 
@@ -19,7 +20,7 @@ const (
 	exitNotFound = 3 // no certificate with that thumbprint in the store
 	exitBadInput = 4 // wrong password, or a file or thumbprint certctl cannot use
 	exitSignIn   = 5 // Entra ID refused the sign-in, the certificate cannot sign in, or nobody is signed in
-	exitNetwork  = 6 // the identity service or Resource Manager could not be reached, or failed
+	exitNetwork  = 6 // the identity service or Resource Manager could not be reached, failed, or pointed somewhere certctl will not send a credential
 )
 
 // usageError is a mistake in the command line.
@@ -48,16 +49,19 @@ func exitCode(err error) int {
 	switch {
 	case err == nil:
 		return exitOK
-	case errors.As(err, &ue):
+	case errors.As(err, &ue), errors.Is(err, certstore.ErrInvalidName):
 		return exitUsage
 	case errors.Is(err, certstore.ErrNotFound):
 		return exitNotFound
 	case errors.Is(err, login.ErrSignIn), errors.Is(err, login.ErrCertificateUnusable), errors.Is(err, login.ErrNoContext):
 		return exitSignIn
-	case errors.As(err, new(*login.NetworkError)), errors.As(err, new(*login.ServiceError)):
+	case errors.As(err, new(*login.NetworkError)), errors.As(err, new(*login.ServiceError)), errors.Is(err, login.ErrRefusedEndpoint):
 		return exitNetwork
 	case errors.As(err, &ie),
 		errors.Is(err, thumbprint.ErrInvalid),
+		errors.Is(err, login.ErrMalformed),
+		errors.Is(err, platform.ErrNotRegular),
+		errors.Is(err, platform.ErrTooLarge),
 		isPFXError(err):
 		return exitBadInput
 	case errors.Is(err, fs.ErrNotExist):

@@ -22,8 +22,9 @@ func (h *handlers) exportCommand() *cli.Command {
 		ArgsUsage: "THUMBPRINT",
 		Description: `A PFX is encrypted with AES-256 (PBKDF2, SHA-256 MAC) under the password read
 from --password-file, --password-stdin or $CERTCTL_PFX_PASSWORD, or asked for
-on the terminal. A PEM file holds the key unencrypted; it is written with mode
-0600. The file is written whole or not at all, and an existing file is only
+on the terminal; an empty password is refused unless --no-password says that
+an unprotected key is meant. A PEM file holds the key unencrypted; it is
+written with mode 0600. The file is written whole or not at all, and an existing file is only
 replaced with --force.
 
 Examples:
@@ -35,6 +36,7 @@ Examples:
 			&cli.StringFlag{Name: "format", Usage: "`FORMAT` of the file: pfx or pem (default: pem for .pem, .crt and .cer names, else pfx)"},
 			&cli.BoolFlag{Name: "no-key", Usage: "write only the certificate and its chain"},
 			&cli.BoolFlag{Name: "force", Usage: "replace FILE if it exists"},
+			&cli.BoolFlag{Name: "no-password", Usage: "write a PFX with its key and no password (anyone who can read the file can use the key)"},
 		},
 		Action: h.exportAction,
 	}
@@ -89,6 +91,7 @@ func (h *handlers) exportAction(c *cli.Context) error {
 	}
 
 	var data []byte
+	unprotected := false
 	switch format {
 	case "pem":
 		data, err = pfx.EncodePEM(b, withKey)
@@ -97,6 +100,7 @@ func (h *handlers) exportAction(c *cli.Context) error {
 		if pw, err = h.exportPassword(c, withKey); err != nil {
 			return err
 		}
+		unprotected = withKey && pw == ""
 		data, err = pfx.EncodeExport(b, pw, withKey)
 	}
 	if err != nil {
@@ -113,23 +117,42 @@ func (h *handlers) exportAction(c *cli.Context) error {
 	if withKey {
 		what = "certificate and private key"
 	}
+	if unprotected {
+		h.env.infof("wrote the %s of %s to %s without a password: anyone who can read the file can use the key", what, tp, out)
+		return nil
+	}
 	h.env.infof("wrote the %s of %s to %s", what, tp, out)
 	return nil
 }
 
 // exportPassword gets the password for a PFX export. A PFX with a key needs
-// one; asked on a terminal, it is asked twice.
+// one, or --no-password; asked on a terminal, it is asked twice.
 func (h *handlers) exportPassword(c *cli.Context, withKey bool) (string, error) {
 	pr := &passwordReader{c: c, e: h.env}
 	pw, given, err := pr.explicit()
-	if err != nil || given {
-		return pw, err
+	if err != nil {
+		return "", err
+	}
+	if c.Bool("no-password") {
+		if given {
+			return "", &usageError{"--no-password writes a PFX without a password; do not also give one"}
+		}
+		return "", nil
+	}
+	emptyRefused := func(from string) error {
+		return badInput(fmt.Errorf("the password %s is empty, which would leave the private key unprotected; give a password, or pass --no-password if that is what you mean", from))
+	}
+	if given {
+		if pw == "" && withKey {
+			return "", emptyRefused("from " + passwordSource(c))
+		}
+		return pw, nil
 	}
 	if h.env.readPassword == nil {
 		if !withKey {
 			return "", nil
 		}
-		return "", &usageError{fmt.Sprintf("a PFX with a private key needs a password: give it with --password-file FILE, --password-stdin or $%s", passwordEnv)}
+		return "", &usageError{fmt.Sprintf("a PFX with a private key needs a password: give it with --password-file FILE, --password-stdin or $%s, or pass --no-password", passwordEnv)}
 	}
 	first, err := h.env.readPassword("Password for the new PFX: ")
 	if err != nil {
@@ -142,5 +165,19 @@ func (h *handlers) exportPassword(c *cli.Context, withKey bool) (string, error) 
 	if first != again {
 		return "", badInput(errors.New("the two passwords differ; nothing was written"))
 	}
+	if first == "" && withKey {
+		return "", emptyRefused("typed")
+	}
 	return first, nil
+}
+
+// passwordSource names where the password came from, for messages.
+func passwordSource(c *cli.Context) string {
+	switch {
+	case c.String("password-file") != "":
+		return "--password-file " + c.String("password-file")
+	case c.Bool("password-stdin"):
+		return "--password-stdin"
+	}
+	return "$" + passwordEnv
 }

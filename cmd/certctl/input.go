@@ -13,36 +13,66 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/certctl/certctl/pfx"
+	"github.com/certctl/certctl/platform"
 )
 
 // readInput reads a certificate or key file the user named, refusing what
 // is not a regular file or is too big before reading it.
 func readInput(path string) ([]byte, error) {
-	fi, err := os.Stat(path)
-	if err != nil {
-		return nil, badInput(err)
+	data, _, err := readInputFile(path)
+	return data, err
+}
+
+// readInputFile is readInput that also says what the file is, for
+// permission checks.
+func readInputFile(path string) ([]byte, os.FileInfo, error) {
+	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
+		return nil, nil, badInput(fmt.Errorf("%s is a folder; give the path of a .pfx, .p12 or .pem file", path))
 	}
+	data, fi, err := platform.ReadSmallFile(path, pfx.MaxFileSize)
 	switch {
-	case fi.IsDir():
-		return nil, badInput(fmt.Errorf("%s is a folder; give the path of a .pfx, .p12 or .pem file", path))
-	case !fi.Mode().IsRegular():
-		return nil, badInput(fmt.Errorf("%s is not a regular file (a pipe or device?); save it to a file first", path))
-	case fi.Size() > pfx.MaxFileSize:
-		return nil, badInput(fmt.Errorf("%s: %w", path, pfx.ErrTooLarge))
+	case errors.Is(err, platform.ErrNotRegular):
+		return nil, nil, badInput(fmt.Errorf("%s is not a regular file (a pipe or device?); save it to a file first", path))
+	case errors.Is(err, platform.ErrTooLarge):
+		return nil, nil, badInput(fmt.Errorf("%s: %w", path, pfx.ErrTooLarge))
+	case err != nil:
+		return nil, nil, badInput(err)
 	}
-	f, err := os.Open(path)
+	return data, fi, nil
+}
+
+// readSecretFile reads a secret (a password, a client secret) from the
+// first line of the file given to flag. The file must be a regular file of
+// at most platform.MaxSecretSize bytes; one that another user (but root)
+// owns is refused, and one that group or others may read is used with a
+// warning.
+func readSecretFile(e *env, flag, path string) (string, error) {
+	data, fi, err := platform.ReadSmallFile(path, platform.MaxSecretSize)
+	switch {
+	case errors.Is(err, platform.ErrNotRegular):
+		return "", badInput(fmt.Errorf("%s %s is not a regular file: give a file, or pipe the secret to the -stdin flag", flag, path))
+	case errors.Is(err, platform.ErrTooLarge):
+		return "", badInput(fmt.Errorf("%s %s: larger than %d KiB, which no secret is", flag, path, platform.MaxSecretSize>>10))
+	case err != nil:
+		return "", badInput(fmt.Errorf("%s: %w", flag, err))
+	}
+	if err := checkSecretFile(e, flag, path, fi); err != nil {
+		return "", err
+	}
+	return firstLine(string(data)), nil
+}
+
+// checkSecretFile refuses a file holding a secret or key that another
+// user owns, and warns when group or others may read it.
+func checkSecretFile(e *env, flag, path string, fi os.FileInfo) error {
+	readable, err := platform.CheckSecretFile(path, fi)
 	if err != nil {
-		return nil, badInput(err)
+		return fmt.Errorf("refusing %s: %w", flag, err)
 	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, pfx.MaxFileSize+1))
-	if err != nil {
-		return nil, badInput(fmt.Errorf("read %s: %w", path, err))
+	if readable {
+		e.warnf("%s %s can be read by group or others (mode %04o); consider chmod 600", flag, path, fi.Mode().Perm())
 	}
-	if len(data) > pfx.MaxFileSize {
-		return nil, badInput(fmt.Errorf("%s: %w", path, pfx.ErrTooLarge))
-	}
-	return data, nil
+	return nil
 }
 
 // passwordReader gives the PFX password from the one place the user chose:
@@ -81,13 +111,12 @@ func (p *passwordReader) explicit() (string, bool, error) {
 	var err error
 	switch {
 	case file != "":
-		var data []byte
-		if data, err = os.ReadFile(file); err != nil {
-			return "", false, badInput(fmt.Errorf("--password-file: %w", err))
+		if p.value, err = readSecretFile(p.e, "--password-file", file); err != nil {
+			return "", false, err
 		}
-		p.value, p.given = firstLine(string(data)), true
+		p.given = true
 	case stdin:
-		if p.value, err = p.readStdin("--password-stdin"); err != nil {
+		if p.value, err = readStdinSecret(p.e, "--password-stdin"); err != nil {
 			return "", false, err
 		}
 		p.given = true
@@ -106,11 +135,16 @@ func (p *passwordReader) explicit() (string, bool, error) {
 	return p.value, p.given, nil
 }
 
-// readStdin reads a secret from the first line of standard input.
-func (p *passwordReader) readStdin(flag string) (string, error) {
-	line, err := bufio.NewReader(p.e.stdin).ReadString('\n')
+// readStdinSecret reads a secret from the first line of standard input, of
+// at most platform.MaxSecretSize bytes.
+func readStdinSecret(e *env, flag string) (string, error) {
+	r := bufio.NewReader(io.LimitReader(e.stdin, platform.MaxSecretSize+1))
+	line, err := r.ReadString('\n')
 	if err != nil && !errors.Is(err, io.EOF) {
 		return "", fmt.Errorf("%s: %w", flag, err)
+	}
+	if len(firstLine(line)) > platform.MaxSecretSize {
+		return "", badInput(fmt.Errorf("%s: the first line of standard input is longer than %d KiB, which no secret is", flag, platform.MaxSecretSize>>10))
 	}
 	return firstLine(line), nil
 }

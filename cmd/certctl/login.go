@@ -3,8 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"fmt"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -99,14 +97,9 @@ func (h *handlers) readSecret(c *cli.Context, file string) (secret string, err e
 	case c.Bool("client-secret-stdin") && file != "":
 		return "", &usageError{"use either --client-secret-stdin or --client-secret-file, not both"}
 	case c.Bool("client-secret-stdin"):
-		pr := &passwordReader{e: h.env}
-		secret, err = pr.readStdin("--client-secret-stdin")
+		secret, err = readStdinSecret(h.env, "--client-secret-stdin")
 	case file != "":
-		var data []byte
-		if data, err = os.ReadFile(file); err != nil {
-			return "", badInput(fmt.Errorf("client secret file: %w", err))
-		}
-		secret = firstLine(string(data))
+		secret, err = readSecretFile(h.env, "--client-secret-file", file)
 	default:
 		secret = h.env.getenv("AZURE_CLIENT_SECRET")
 	}
@@ -120,8 +113,11 @@ func (h *handlers) readSecret(c *cli.Context, file string) (secret string, err e
 // thumbprint, or in a file.
 func (h *handlers) resolveCertificate(c *cli.Context, storeName, storeDir, tpText, path string) (certstore.Identity, error) {
 	if path != "" {
-		data, err := readInput(path)
+		data, fi, err := readInputFile(path)
 		if err != nil {
+			return nil, err
+		}
+		if err := checkSecretFile(h.env, "--certificate-path", path, fi); err != nil {
 			return nil, err
 		}
 		pr := &passwordReader{c: c, e: h.env, envNames: []string{passwordEnv, "AZURE_CLIENT_CERTIFICATE_PASSWORD"}}
@@ -203,6 +199,11 @@ func contextFromFlags(c *cli.Context, method login.Method, envr login.Environmen
 		Environment: envr.Name,
 		Tenant:      c.String("tenant"),
 		ClientID:    c.String("application-id"),
+	}
+	if saved.Tenant != "" {
+		if err := login.ValidateTenant(saved.Tenant); err != nil {
+			return nil, &usageError{"--tenant " + err.Error()}
+		}
 	}
 	switch method {
 	case login.MethodCertificate, login.MethodSecret, login.MethodWorkloadIdentity:

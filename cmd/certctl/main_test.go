@@ -224,6 +224,7 @@ func fixtureThumbprints(t *testing.T) map[string]string {
 // fakeEntra is the fake Entra ID the sign-in scripts use, with the
 // applications they sign in as.
 type fakeEntra struct {
+	server     *logintest.Server
 	env        map[string]string
 	expiredPFX []byte
 }
@@ -265,6 +266,7 @@ func startFakeEntra(t *testing.T) *fakeEntra {
 		t.Fatal(err)
 	}
 	return &fakeEntra{
+		server:     s,
 		expiredPFX: expiredPFX,
 		env: map[string]string{
 			"SSL_CERT_FILE":     ca,

@@ -2,6 +2,9 @@ package main
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -53,6 +56,9 @@ func (h *handlers) tokenAction(c *cli.Context) error {
 		return &usageError{"the saved sign-in is interactive and certctl keeps no tokens, so it must ask again, but there is no terminal: sign in with a service principal or managed identity for scripts"}
 	}
 	envr, err := login.FindEnvironment(dir, saved.Environment)
+	if errors.Is(err, login.ErrUnknownEnvironment) {
+		return badInput(fmt.Errorf("the sign-in context in %s names environment %s, which is no longer registered: register it again with 'certctl environment add', or sign in again", filepath.Join(dir, login.ContextFile), saved.Environment))
+	}
 	if err != nil {
 		return err
 	}

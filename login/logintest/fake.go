@@ -11,11 +11,15 @@ package logintest
 
 import (
 	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha256"
+	"crypto/tls"
 	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
@@ -23,6 +27,8 @@ import (
 	"fmt"
 	"html"
 	"io"
+	"math/big"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -45,7 +51,23 @@ const (
 	FaultThrottle           // answer 429 with Retry-After
 	FaultMalformed          // answer 200 with a body that is not JSON
 	FaultExpiredToken       // issue tokens that have already expired
+
+	// Hostile modes: each tries to make a client send a credential where
+	// it must not go. The Catcher fails the test if one arrives there.
+	FaultRedirect307        // the token endpoint answers 307 to the Catcher
+	FaultRedirect308        // the token endpoint answers 308 to the Catcher
+	FaultCleartextDiscovery // the discovery document names the Catcher (http) as token endpoint
+	FaultForeignDiscovery   // the discovery document names https://localhost:PORT, another host name
+	FaultRedirectARM        // Resource Manager answers 302 to the Catcher, on the same host
+	FaultRedirectMSI        // the managed identity endpoint answers 307 to the Catcher
+	// FaultHostileText refuses token requests with an error whose text holds
+	// terminal control sequences, to test that clients escape it.
+	FaultHostileText
 )
+
+// HostileText is what FaultHostileText puts in its error: it clears the
+// screen, sets the window title and reverses the rest of the line.
+const HostileText = "Bad request\x1b[2J\x1b]0;pwned\x07 \u202eevil\u009b31m"
 
 // Server is a fake Entra ID tenant.
 type Server struct {
@@ -53,6 +75,12 @@ type Server struct {
 	// MSI is a plain-HTTP managed identity endpoint in App Service's form
 	// (IDENTITY_ENDPOINT / IDENTITY_HEADER).
 	MSI *httptest.Server
+	// Catcher is a plain-HTTP server on the same host where the hostile
+	// modes send clients. It answers like a token endpoint, and fails the
+	// test when a credential arrives: a client secret, client assertion,
+	// refresh token, authorization or device code, a bearer token or an
+	// X-IDENTITY-HEADER.
+	Catcher *httptest.Server
 	// Tenant is the tenant id; "contoso.example" is accepted as its domain.
 	Tenant string
 	// User is who signs in through the device code and browser flows.
@@ -71,6 +99,8 @@ type Server struct {
 	requests      []string
 	signKey       []byte
 	closing       chan struct{}
+	caught        []string
+	t             testing.TB
 }
 
 type app struct {
@@ -95,19 +125,94 @@ func New(t testing.TB) *Server {
 		authCodes:   map[string]string{},
 		signKey:     []byte(randHex(32)),
 		closing:     make(chan struct{}),
+		t:           t,
 		subscriptions: []map[string]string{
 			{"subscriptionId": "11111111-2222-4333-8444-555555555555", "displayName": "Contoso Production", "state": "Enabled"},
 		},
 	}
-	s.TLS = httptest.NewTLSServer(http.HandlerFunc(s.serve))
+	s.TLS = httptest.NewUnstartedServer(http.HandlerFunc(s.serve))
+	s.TLS.TLS = &tls.Config{Certificates: []tls.Certificate{serverCertificate(t)}}
+	s.TLS.StartTLS()
 	s.MSI = httptest.NewServer(http.HandlerFunc(s.serveMSI))
+	s.Catcher = httptest.NewServer(http.HandlerFunc(s.serveCatcher))
 	t.Cleanup(func() {
 		close(s.closing)
 		s.TLS.CloseClientConnections()
 		s.TLS.Close()
 		s.MSI.Close()
+		s.Catcher.Close()
 	})
 	return s
+}
+
+// serverCertificate is a self-signed certificate for 127.0.0.1, ::1 and
+// localhost, so that https://localhost:PORT reaches the fake as another
+// host name (FaultForeignDiscovery, and aliases).
+func serverCertificate(t testing.TB) tls.Certificate {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber:          big.NewInt(1),
+		Subject:               pkix.Name{CommonName: "fake Entra ID"},
+		NotBefore:             time.Now().Add(-time.Hour),
+		NotAfter:              time.Now().Add(24 * time.Hour),
+		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
+		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		BasicConstraintsValid: true,
+		IsCA:                  true,
+		DNSNames:              []string{"localhost"},
+		IPAddresses:           []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, key.Public(), key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
+}
+
+// LocalhostURL is the fake's address under the host name localhost: the
+// same server, another host to a client.
+func (s *Server) LocalhostURL() string {
+	_, port, _ := net.SplitHostPort(s.TLS.Listener.Addr().String())
+	return "https://localhost:" + port
+}
+
+// Caught lists the method and path of each request that reached the
+// Catcher.
+func (s *Server) Caught() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.caught...)
+}
+
+// credentialFields are the form fields that carry a credential.
+var credentialFields = []string{"client_secret", "client_assertion", "refresh_token", "code", "code_verifier", "device_code", "password"}
+
+func (s *Server) serveCatcher(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	s.caught = append(s.caught, r.Method+" "+r.URL.Path)
+	s.mu.Unlock()
+	var leaked []string
+	for _, h := range []string{"Authorization", "X-IDENTITY-HEADER"} {
+		if r.Header.Get(h) != "" {
+			leaked = append(leaked, h+" header")
+		}
+	}
+	if r.ParseForm() == nil {
+		for _, f := range credentialFields {
+			if r.Form.Get(f) != "" {
+				leaked = append(leaked, f)
+			}
+		}
+	}
+	if len(leaked) > 0 {
+		s.t.Errorf("logintest: a credential (%s) arrived over plain HTTP at %s %s", strings.Join(leaked, ", "), r.Method, r.URL.Path)
+	}
+	// Answer as a token endpoint would, so a client that leaked does not
+	// also fail for another reason.
+	writeJSON(w, http.StatusOK, map[string]any{"token_type": "Bearer", "access_token": "caught-" + randHex(8), "expires_in": 3600})
 }
 
 // AuthorityHost is the authority's base URL, for a custom environment.
@@ -193,6 +298,10 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	s.mu.Unlock()
 
 	if r.URL.Path == "/arm/subscriptions" {
+		if fault == FaultRedirectARM {
+			http.Redirect(w, r, s.Catcher.URL+r.URL.RequestURI(), http.StatusFound)
+			return
+		}
 		s.serveSubscriptions(w, r)
 		return
 	}
@@ -209,9 +318,16 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	switch rest {
 	case "/v2.0/.well-known/openid-configuration":
 		base := s.TLS.URL + "/" + tenant
+		tokenEndpoint := base + "/oauth2/v2.0/token"
+		switch fault {
+		case FaultCleartextDiscovery:
+			tokenEndpoint = s.Catcher.URL + "/" + tenant + "/oauth2/v2.0/token"
+		case FaultForeignDiscovery:
+			tokenEndpoint = s.LocalhostURL() + "/" + tenant + "/oauth2/v2.0/token"
+		}
 		writeJSON(w, http.StatusOK, map[string]any{
 			"issuer":                        s.TLS.URL + "/" + s.Tenant + "/v2.0",
-			"token_endpoint":                base + "/oauth2/v2.0/token",
+			"token_endpoint":                tokenEndpoint,
 			"authorization_endpoint":        base + "/oauth2/v2.0/authorize",
 			"device_authorization_endpoint": base + "/oauth2/v2.0/devicecode",
 			"tenant_region_scope":           "WW",
@@ -238,6 +354,16 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Content-Type", "application/json")
 			w.WriteHeader(http.StatusOK)
 			w.Write([]byte(`{"access_token": "unterminated`))
+			return
+		case FaultHostileText:
+			aadError(w, http.StatusBadRequest, "invalid_request", 90014, HostileText)
+			return
+		case FaultRedirect307, FaultRedirect308:
+			status := http.StatusTemporaryRedirect
+			if fault == FaultRedirect308 {
+				status = http.StatusPermanentRedirect
+			}
+			http.Redirect(w, r, s.Catcher.URL+r.URL.RequestURI(), status)
 			return
 		}
 		s.serveToken(w, r, fault == FaultExpiredToken)
@@ -504,6 +630,13 @@ func (s *Server) serveSubscriptions(w http.ResponseWriter, r *http.Request) {
 
 // serveMSI is App Service's managed identity endpoint.
 func (s *Server) serveMSI(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	fault := s.fault
+	s.mu.Unlock()
+	if fault == FaultRedirectMSI {
+		http.Redirect(w, r, s.Catcher.URL+r.URL.RequestURI(), http.StatusTemporaryRedirect)
+		return
+	}
 	if r.Header.Get("X-IDENTITY-HEADER") != s.MSIHeader {
 		writeJSON(w, http.StatusBadRequest, map[string]any{"error": "invalid_request", "error_description": "missing or wrong X-IDENTITY-HEADER"})
 		return
