@@ -7,7 +7,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -215,15 +214,9 @@ func (d *Dir) ReadFile(name string, max int64) ([]byte, FileStat, error) {
 		return nil, FileStat{}, err
 	}
 	defer f.Close()
-	if fi.Size > max {
-		return nil, FileStat{}, fmt.Errorf("%s: %w: over %d bytes", d.Join(name), ErrTooLarge, max)
-	}
-	data, err := io.ReadAll(io.LimitReader(f, max+1))
+	data, err := readAtMost(f, d.Join(name), fi.Size, max)
 	if err != nil {
-		return nil, FileStat{}, fmt.Errorf("read %s: %w", d.Join(name), err)
-	}
-	if int64(len(data)) > max {
-		return nil, FileStat{}, fmt.Errorf("%s: %w: over %d bytes", d.Join(name), ErrTooLarge, max)
+		return nil, FileStat{}, err
 	}
 	return data, fi, nil
 }

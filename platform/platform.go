@@ -127,15 +127,22 @@ func ReadSmallFile(path string, max int64) ([]byte, os.FileInfo, error) {
 	if !fi.Mode().IsRegular() {
 		return nil, nil, fmt.Errorf("%s: %w (a pipe, device or folder)", path, ErrNotRegular)
 	}
-	if fi.Size() > max {
-		return nil, nil, fmt.Errorf("%s: %w: over %d bytes", path, ErrTooLarge, max)
+	data, err := readAtMost(f, path, fi.Size(), max)
+	return data, fi, err
+}
+
+// readAtMost reads the regular file f of the given size, failing with
+// ErrTooLarge rather than reading more than max bytes (it may have grown).
+func readAtMost(f *os.File, path string, size, max int64) ([]byte, error) {
+	if size > max {
+		return nil, fmt.Errorf("%s: %w: over %d bytes", path, ErrTooLarge, max)
 	}
 	data, err := io.ReadAll(io.LimitReader(f, max+1))
 	if err != nil {
-		return nil, nil, fmt.Errorf("read %s: %w", path, err)
+		return nil, fmt.Errorf("read %s: %w", path, err)
 	}
 	if int64(len(data)) > max {
-		return nil, nil, fmt.Errorf("%s: %w: over %d bytes", path, ErrTooLarge, max)
+		return nil, fmt.Errorf("%s: %w: over %d bytes", path, ErrTooLarge, max)
 	}
-	return data, fi, nil
+	return data, nil
 }
