@@ -100,6 +100,7 @@ type guardedCredential struct {
 }
 
 func (c *guardedCredential) GetToken(ctx context.Context, opts policy.TokenRequestOptions) (azcore.AccessToken, error) {
+	c.g.reset()
 	tok, err := c.TokenCredential.GetToken(ctx, opts)
 	if err != nil {
 		if r := c.g.failed(); r != nil {

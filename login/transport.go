@@ -101,6 +101,13 @@ func (g *guard) failed() error {
 	return g.failure
 }
 
+// reset forgets the recorded error, before a new token request.
+func (g *guard) reset() {
+	g.mu.Lock()
+	g.failure = nil
+	g.mu.Unlock()
+}
+
 // fail records err (the first one only) and returns it.
 func (g *guard) fail(err error) error {
 	g.mu.Lock()

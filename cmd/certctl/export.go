@@ -24,8 +24,8 @@ func (h *handlers) exportCommand() *cli.Command {
 from --password-file, --password-stdin or $CERTCTL_PFX_PASSWORD, or asked for
 on the terminal; an empty password is refused unless --no-password says that
 an unprotected key is meant. A PEM file holds the key unencrypted; it is
-written with mode 0600. The file is written whole or not at all, and an existing file is only
-replaced with --force.
+written with mode 0600. The file is written whole or not at all, and an
+existing file is only replaced with --force.
 
 Examples:
    certctl export 3A5F0C2B9E8D7A6F5E4D3C2B1A09F8E7D6C5B4A3 --out app.pfx --password-file pw.txt

@@ -50,7 +50,7 @@ func readSecretFile(e *env, flag, path string) (string, error) {
 	data, fi, err := platform.ReadSmallFile(path, platform.MaxSecretSize)
 	switch {
 	case errors.Is(err, platform.ErrNotRegular):
-		return "", badInput(fmt.Errorf("%s %s is not a regular file: give a file, or pipe the secret to the -stdin flag", flag, path))
+		return "", badInput(fmt.Errorf("%s %s is not a regular file: give a file, or pipe the secret to %s", flag, path, strings.TrimSuffix(flag, "-file")+"-stdin"))
 	case errors.Is(err, platform.ErrTooLarge):
 		return "", badInput(fmt.Errorf("%s %s: larger than %d KiB, which no secret is", flag, path, platform.MaxSecretSize>>10))
 	case err != nil:
