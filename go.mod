@@ -2,6 +2,11 @@ module github.com/certctl/certctl
 
 go 1.26.8
 
+// Certificates made by makecert and other old Windows tools have negative
+// serial numbers, which crypto/x509 refuses unless this is set. certctl
+// reads them as Windows and OpenSSL do; it never issues one.
+godebug x509negativeserial=1
+
 require (
 	github.com/Azure/azure-sdk-for-go/sdk/azcore v1.23.3
 	github.com/Azure/azure-sdk-for-go/sdk/azidentity v1.15.0

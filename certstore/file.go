@@ -212,17 +212,18 @@ func (s *fileStore) readFile(d *platform.Dir, name string) (*fileIdentity, error
 }
 
 func decodeFile(path string, data []byte) (*pfx.Bundle, error) {
-	b, err := pfx.Decode(data, "")
-	if errors.Is(err, pfx.ErrNoPrivateKey) {
-		var certs []*x509.Certificate
-		if certs, err = pfx.DecodeCertificates(data, ""); err == nil {
-			b = &pfx.Bundle{Leaf: certs[0], Chain: certs[1:]}
-		}
-	}
+	c, err := pfx.Read(data, "")
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	return b, nil
+	if c.Key == nil {
+		return &pfx.Bundle{Leaf: c.Certificates[0], Chain: c.Certificates[1:]}, nil
+	}
+	bs, err := c.Bundles()
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return bs[0], nil
 }
 
 // listFile describes one store file for List. It decrypts only the
@@ -250,8 +251,9 @@ func listFile(d *platform.Dir, name, path string, budget *workBudget) (Entry, er
 }
 
 // Listing spends key derivations only on files that changed since the last
-// listing. What the files of every common producer cost (three counts of
-// 2,000 to 10,000 iterations) is free; beyond that, one listing spends at
+// listing. What the files of every common producer cost (a MAC and two
+// encryptions at 2,000 to 10,000 iterations, a PKCS#12 PBE encryption
+// counting twice for its key and IV) is free; beyond that, one listing spends at
 // most extraListWork iterations in all (a few seconds), so a folder of
 // files at pfx.MaxIterations cannot make it take minutes. A file that would
 // overdraw the budget is reported unread; the files read are indexed, so

@@ -483,3 +483,49 @@ func TestWindowsLocation(t *testing.T) {
 	assert.Equal(t, "My", s.Name())
 	assert.Equal(t, `CurrentUser\My`, s.Location())
 }
+
+// TestWindowsKeylessRootAndCA adds a certificate without a key to the
+// user's real Root and CA stores, as Import-Certificate does, and takes it
+// out again. Real Windows asks the user to confirm an add to
+// CurrentUser\Root in a dialog, so Root is only tried under Wine, which
+// does not ask.
+func TestWindowsKeylessRootAndCA(t *testing.T) {
+	for _, name := range []string{"Root", "CA"} {
+		t.Run(name, func(t *testing.T) {
+			if name == "Root" && !isWine() {
+				t.Skip("real Windows asks the user to confirm an add to CurrentUser\\Root")
+			}
+			root := mint(t, "certctl keyless "+name, "rsa", nil)
+			tp := thumbprint.Of(root.Leaf)
+			s, err := Open(name, Options{})
+			require.NoError(t, err)
+			defer s.Close()
+			res, err := s.Import(&pfx.Bundle{Leaf: root.Leaf}, ImportOptions{})
+			require.NoError(t, err)
+			t.Cleanup(func() { s.Remove(tp) })
+			assert.True(t, res.Added)
+			assert.False(t, res.Entry.HasPrivateKey)
+
+			s2, err := Open(name, Options{})
+			require.NoError(t, err)
+			defer s2.Close()
+			list, err := s2.List()
+			require.NoError(t, err)
+			var found *Entry
+			for i := range list {
+				if list[i].Thumbprint == tp {
+					found = &list[i]
+				}
+			}
+			require.NotNil(t, found, "%s lists the certificate", name)
+			assert.False(t, found.HasPrivateKey)
+			id, err := s2.Find(tp)
+			require.NoError(t, err)
+			assert.True(t, id.Certificate().Equal(root.Leaf))
+
+			require.NoError(t, s2.Remove(tp))
+			_, err = s2.Find(tp)
+			assert.ErrorIs(t, err, ErrNotFound)
+		})
+	}
+}

@@ -28,10 +28,11 @@ var (
 	// ErrNotPFX means the input is neither PKCS#12 nor PEM, or is a
 	// corrupt or truncated PKCS#12 / PEM file.
 	ErrNotPFX = errors.New("not a PKCS#12 (PFX) or PEM file")
-	// ErrBER means the PKCS#12 file uses BER indefinite-length encoding,
-	// which go-pkcs12 (encoding/asn1) cannot read. Re-encode it, e.g. with
-	// "openssl pkcs12 -in in.pfx -out tmp.pem" and export again.
-	ErrBER = errors.New("BER-encoded PKCS#12 (indefinite lengths) is not supported")
+	// ErrBER means the file uses BER encoding (indefinite lengths or
+	// strings in chunks, as NSS writes them), which is read, but breaks
+	// its rules: an element without its end-of-contents, nesting deeper
+	// than any real file, and the like. It also matches ErrNotPFX.
+	ErrBER = errors.New("malformed BER encoding")
 	// ErrTooLarge means the input is larger than MaxFileSize.
 	ErrTooLarge = fmt.Errorf("file is larger than the %d MiB limit", MaxFileSize>>20)
 	// ErrTooManyIterations means a MAC or KDF iteration count exceeds
@@ -40,9 +41,11 @@ var (
 	// ErrUnsupported means the file uses an algorithm or key type this
 	// package cannot handle. The concrete error is an *UnsupportedError.
 	ErrUnsupported = errors.New("unsupported algorithm")
-	// ErrPasswordEncoding means the password cannot be encoded as a
-	// PKCS#12 BMPString (UCS-2).
-	ErrPasswordEncoding = errors.New("password has characters outside the Basic Multilingual Plane, which PKCS#12 cannot encode")
+	// ErrPasswordEncoding means the password is not valid UTF-8, so it
+	// has no UTF-16 form for PKCS#12 (which encodes characters outside
+	// the Basic Multilingual Plane as surrogate pairs, as OpenSSL and
+	// .NET do).
+	ErrPasswordEncoding = errors.New("password is not valid UTF-8")
 )
 
 // UnsupportedError names an algorithm or key type that is not supported,
@@ -58,20 +61,29 @@ func (e *UnsupportedError) Error() string { return "unsupported algorithm: " + e
 // Is reports whether target is ErrUnsupported.
 func (e *UnsupportedError) Is(target error) bool { return target == ErrUnsupported }
 
-// IterationError reports an iteration count above MaxIterations. Where is
-// "MAC", "certificate encryption" or "key encryption"; Count is the count
+// IterationError reports an iteration count above MaxIterations, or a
+// file whose key derivations add up to more than MaxTotalIterations. Where
+// is "MAC", "certificate encryption", "key encryption" or "all key
+// derivations of the file"; Count is the count
 // found in the file, saturated at math.MaxInt64.
 // errors.Is(err, ErrTooManyIterations) is true.
 type IterationError struct {
 	Where string
 	Count int64
+	// Limit is the limit passed: MaxIterations when zero, or
+	// MaxTotalIterations for the sum over the file.
+	Limit int64
 }
 
 func (e *IterationError) Error() string {
-	if e.Count == math.MaxInt64 {
-		return fmt.Sprintf("%s iteration count is too large (limit %d)", e.Where, MaxIterations)
+	limit := e.Limit
+	if limit == 0 {
+		limit = MaxIterations
 	}
-	return fmt.Sprintf("%s iteration count %d exceeds the limit of %d", e.Where, e.Count, MaxIterations)
+	if e.Count == math.MaxInt64 {
+		return fmt.Sprintf("%s iteration count is too large (limit %d)", e.Where, limit)
+	}
+	return fmt.Sprintf("%s iteration count %d exceeds the limit of %d", e.Where, e.Count, limit)
 }
 
 // Is reports whether target is ErrTooManyIterations.

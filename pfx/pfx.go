@@ -1,14 +1,17 @@
-// Package pfx converts between certificate files and a Bundle: a leaf
+// Package pfx reads and writes certificate files: a Bundle is a leaf
 // certificate, its private key and the rest of its chain.
 //
 // Reading:
 //
-//   - Decode reads a PKCS#12 (.pfx/.p12) or PEM file, detecting the format
-//     from the bytes, and returns a Bundle whose Leaf matches its Key.
+//   - Read reads any certificate file, detecting the format from the bytes:
+//     PKCS#12 (.pfx, .p12), PEM (certificates, keys, PKCS#7), PKCS#7
+//     (.p7b, .p7c) and DER certificates (.cer, .crt, .der). BER input (as
+//     NSS writes it) is rewritten as DER first. It returns the key, if any,
+//     the certificates and whether a PKCS#12 file lacked a MAC.
+//   - Decode reads a file with a private key into a Bundle.
 //   - DecodePEM reads a certificate PEM and a separate key PEM.
-//   - DecodeCertificates returns just the certificates (no key required),
-//     also from a DER .cer file; use it to print thumbprints.
-//   - NeedsPassword tells a CLI whether to prompt for a PKCS#12 password.
+//   - DecodeCertificates returns just the certificates, leaf first.
+//   - ReadStoreCertificates lists a store file without its key or MAC.
 //
 // Writing:
 //
@@ -17,15 +20,17 @@
 //   - EncodeExport writes a password-protected AES-256 PKCS#12 file.
 //   - EncodePEM writes certificates and optionally a PKCS#8 key.
 //
-// PKCS#12 work is delegated to software.sslmate.com/src/go-pkcs12, but
-// every PKCS#12 input is first pre-scanned by this package: inputs larger
-// than MaxFileSize, BER (indefinite-length) encodings, MAC or KDF iteration
-// counts above MaxIterations, algorithms go-pkcs12 cannot handle and more
-// than one visible key bag are rejected before any key derivation runs.
-// One limit remains: bags inside an encrypted SafeContents cannot be seen
-// before it is decrypted, so the iteration count of a key bag stored inside
-// an encrypted safe (an unusual layout; OpenSSL, Windows, .NET and Java put
-// shrouded keys in a plain safe) is not checked in advance.
+// PKCS#12 files are read by this package's own walker (walk.go), which
+// checks every algorithm, iteration count and size before the key
+// derivation that would use it: inputs larger than MaxFileSize, iteration
+// counts above MaxIterations or adding up to more than MaxTotalIterations,
+// more than one key, and algorithms outside what real producers use are
+// refused. It reads what OpenSSL (including -legacy and -nomac), Windows,
+// .NET, Java keytool, NSS, GnuTLS and pyca write: PKCS#12 PBE with 3DES or
+// RC2, PBES2 with PBKDF2 and AES or 3DES, HMAC MACs with SHA-1 and SHA-2
+// and PBMAC1. Passwords are UTF-16 for PKCS#12 key derivation, with
+// characters outside the BMP as surrogate pairs, and UTF-8 for PBES2.
+// Writing PKCS#12 with a key is left to software.sslmate.com/src/go-pkcs12.
 //
 // Errors are lower-case, carry no file name, never contain the password and
 // match one of the Err* sentinels with errors.Is. Callers add context, e.g.
@@ -37,12 +42,7 @@ import (
 	"crypto"
 	"crypto/ecdh"
 	"crypto/x509"
-	"errors"
 	"fmt"
-	"strings"
-	"unicode/utf8"
-
-	"software.sslmate.com/src/go-pkcs12"
 )
 
 // Bundle is a certificate with its private key and the rest of its chain.
@@ -50,7 +50,7 @@ type Bundle struct {
 	// Leaf is the certificate whose public key matches Key.
 	Leaf *x509.Certificate
 	// Key is an *rsa.PrivateKey, *ecdsa.PrivateKey or ed25519.PrivateKey.
-	// It is nil only in bundles built by callers from DecodeCertificates.
+	// It is nil for a certificate without a key.
 	Key crypto.Signer
 	// Chain holds the other certificates: the leaf's issuer first, then
 	// its issuer and so on as far as the chain can be followed by subject
@@ -73,235 +73,236 @@ const MaxFileSize = 4 << 20
 // and about a second of work per KDF on a slow machine. Real-world
 // producers use far less (OpenSSL 2,048, Windows 2,000, Java 10,000).
 // .NET's X509CertificateLoader allows 300,000 per KDF (and 1,000,000 in
-// total); certctl is a little more permissive per KDF and relies on
-// go-pkcs12 running at most one MAC and three KDFs per file.
+// total); certctl is a little more permissive per KDF, and caps the
+// total with MaxTotalIterations.
 const MaxIterations = 600000
+
+// Format is the kind of file Read found.
+type Format int
+
+// Formats Read tells apart.
+const (
+	FormatPKCS12 Format = iota
+	FormatPEM
+	FormatDER   // one DER certificate
+	FormatPKCS7 // a degenerate PKCS#7 SignedData (a .p7b or .p7c bundle)
+)
+
+func (f Format) String() string {
+	return [...]string{"PKCS#12", "PEM", "DER certificate", "PKCS#7"}[f]
+}
+
+// Contents is what a certificate file holds.
+type Contents struct {
+	Format Format
+	// Key is the file's private key, or nil.
+	Key crypto.Signer
+	// Certificates are the file's certificates in file order, exact
+	// duplicates dropped.
+	Certificates []*x509.Certificate
+	// NoMAC is true for a PKCS#12 file without a MAC: nothing checked
+	// that it is the file its producer wrote.
+	NoMAC bool
+}
+
+// Bundles splits c into what a store holds: with a key, one bundle of the
+// certificate matching it and the rest as its chain; without one, a bundle
+// without a key for every certificate.
+func (c *Contents) Bundles() ([]*Bundle, error) {
+	if c.Key != nil {
+		b, err := assemble(c.Key, c.Certificates)
+		if err != nil {
+			return nil, err
+		}
+		return []*Bundle{b}, nil
+	}
+	if len(c.Certificates) == 0 {
+		return nil, ErrNoCertificate
+	}
+	out := make([]*Bundle, len(c.Certificates))
+	for i, cert := range c.Certificates {
+		out[i] = &Bundle{Leaf: cert}
+	}
+	return out, nil
+}
 
 // Work is the key-derivation work of decoding data: the sum of the MAC and
 // KDF iteration counts visible before anything is decrypted (a key bag
 // inside an encrypted safe adds its own count once decrypted). Callers that
 // decode many files use it to cap the total. It runs only the bounded
-// pre-scan; PEM and DER input cost nothing, and input the pre-scan refuses
+// structure walk; other formats cost nothing, and input the walk refuses
 // returns its error.
 func Work(data []byte) (int64, error) {
-	kind, err := sniff(data)
-	if err != nil || kind != kindPKCS12 {
+	kind, data, err := sniff(data)
+	if err != nil || kind != FormatPKCS12 {
 		return 0, err
 	}
-	info, err := prescan(data)
+	f, err := parsePFX(data)
 	if err != nil {
 		return 0, err
 	}
-	return info.work, nil
+	return f.work, nil
 }
 
-// Decode decodes a PKCS#12 file or a PEM file (certificate(s) and an
-// unencrypted private key in one file), detecting the format from the
-// bytes.
+// Read reads a certificate file of any format Read knows, detecting it from
+// the bytes (never from the file name).
 //
-// password is used for PKCS#12 only. An empty password also matches
-// files protected with .NET's null password (a zero-length password
-// rather than the empty BMPString) and files without a MAC. Encrypted PEM
-// keys are rejected with an *UnsupportedError.
-//
-// The leaf is the certificate matching the key, wherever it is in the
-// file; see Bundle for the chain order.
-func Decode(data []byte, password string) (*Bundle, error) {
-	kind, err := sniff(data)
+// password decrypts PKCS#12 files and encrypted PEM keys (PKCS#8
+// "ENCRYPTED PRIVATE KEY" and legacy "Proc-Type: 4,ENCRYPTED"). An empty
+// password also matches .NET's null password. A PKCS#12 file without a MAC
+// is read with Contents.NoMAC set; with such a file a wrong password shows
+// only as content that does not decrypt, reported as ErrIncorrectPassword.
+func Read(data []byte, password string) (*Contents, error) {
+	kind, data, err := sniff(data)
 	if err != nil {
 		return nil, err
 	}
+	c := &Contents{Format: kind}
 	switch kind {
-	case kindPEM:
-		return DecodePEM(data, nil)
-	case kindDERCert:
-		return nil, wrapf(ErrNoPrivateKey, nil, "no private key: the file is a DER certificate (.cer), not PKCS#12")
-	}
-	key, certs, err := decodePKCS12(data, password)
-	if err != nil {
-		return nil, err
-	}
-	return assemble(key, certs)
-}
-
-// DecodeCertificates returns the certificates in a PKCS#12 file (which
-// needs password), a PEM file or a DER certificate (.cer), without
-// requiring a private key. When the file has a key, the certificate
-// matching it comes first, followed by the chain as in Bundle; otherwise
-// the certificates are in file order.
-func DecodeCertificates(data []byte, password string) ([]*x509.Certificate, error) {
-	kind, err := sniff(data)
-	if err != nil {
-		return nil, err
-	}
-	var key crypto.Signer
-	var certs []*x509.Certificate
-	switch kind {
-	case kindDERCert:
-		c, err := x509.ParseCertificate(data)
-		if err != nil {
-			return nil, wrapf(ErrNotPFX, err, "invalid DER certificate: %v", err)
-		}
-		return []*x509.Certificate{c}, nil
-	case kindPEM:
+	case FormatPEM:
 		var keys []crypto.Signer
-		certs, keys, err = parsePEM(data, true)
-		if err != nil {
+		if c.Certificates, keys, err = parsePEM(data, true, password); err != nil {
 			return nil, err
+		}
+		if len(keys) > 1 {
+			return nil, ErrMultipleKeys
 		}
 		if len(keys) == 1 {
-			key = keys[0]
+			c.Key = keys[0]
 		}
-	case kindPKCS12:
-		key, certs, err = decodePKCS12(data, password)
-		if errors.Is(err, ErrNoPrivateKey) {
-			certs, err = decodePKCS12CertsOnly(data, password)
-		}
+	case FormatDER:
+		cert, err := parseCertificate(data)
 		if err != nil {
 			return nil, err
 		}
+		c.Certificates = []*x509.Certificate{cert}
+	case FormatPKCS7:
+		if c.Certificates, err = parsePKCS7(data); err != nil {
+			return nil, err
+		}
+	case FormatPKCS12:
+		f, err := parsePFX(data)
+		if err != nil {
+			return nil, err
+		}
+		bags, err := f.open(password, openOptions{checkMAC: true, keys: true})
+		if err != nil {
+			return nil, err
+		}
+		if c.Key, c.Certificates, err = bagContents(bags); err != nil {
+			return nil, err
+		}
+		c.NoMAC = f.mac == nil
 	}
-	if len(certs) == 0 {
+	c.Certificates = dedupe(c.Certificates)
+	if len(c.Certificates) == 0 {
+		if kind == FormatPKCS7 {
+			return nil, wrapf(ErrNoCertificate, nil, "no certificate: the PKCS#7 file holds none")
+		}
 		return nil, ErrNoCertificate
 	}
-	if key != nil {
-		if b, err := assemble(key, certs); err == nil {
+	return c, nil
+}
+
+// Decode reads a file with a private key (PKCS#12 or PEM) into a Bundle:
+// the leaf is the certificate matching the key, wherever it is in the
+// file; see Bundle for the chain order. A file without a key fails with
+// ErrNoPrivateKey.
+func Decode(data []byte, password string) (*Bundle, error) {
+	c, err := Read(data, password)
+	if err != nil {
+		return nil, err
+	}
+	if c.Key == nil {
+		if c.Format == FormatDER {
+			return nil, wrapf(ErrNoPrivateKey, nil, "no private key: the file is a DER certificate (.cer)")
+		}
+		return nil, ErrNoPrivateKey
+	}
+	return assemble(c.Key, c.Certificates)
+}
+
+// DecodeCertificates returns the certificates of any file Read reads,
+// without requiring a private key. When the file has a key, the
+// certificate matching it comes first, followed by the chain as in Bundle;
+// otherwise the certificates are in file order.
+func DecodeCertificates(data []byte, password string) ([]*x509.Certificate, error) {
+	c, err := Read(data, password)
+	if err != nil {
+		return nil, err
+	}
+	if c.Key != nil {
+		if b, err := assemble(c.Key, c.Certificates); err == nil {
 			return append([]*x509.Certificate{b.Leaf}, b.Chain...), nil
 		}
 	}
-	return certs, nil
+	return c.Certificates, nil
 }
 
 // NeedsPassword reports whether data is a PKCS#12 file whose MAC does not
 // verify with the empty or the null password, i.e. whether a CLI should
 // ask for one. It returns false for anything else, including files that
-// Decode will reject (too large, malformed, too many iterations): Decode
-// then reports the real problem. It runs no KDF on a file that fails the
-// pre-scan.
+// Read will reject and files without a MAC. It runs no KDF on a file that
+// fails the structure walk.
 func NeedsPassword(data []byte) bool {
-	if len(data) == 0 || len(data) > MaxFileSize || data[0] != tagSequence {
+	kind, data, err := sniff(data)
+	if err != nil || kind != FormatPKCS12 {
 		return false
 	}
-	info, err := prescan(data)
-	if err != nil || !info.hasMAC {
+	f, err := parsePFX(data)
+	if err != nil || f.mac == nil {
 		return false
 	}
-	_, _, _, err = pkcs12.DecodeChain(data, "")
-	return errors.Is(err, pkcs12.ErrIncorrectPassword)
+	for _, v := range passwordVariants("") {
+		if f.mac.verify(f.authSafe, v) {
+			return false
+		}
+	}
+	return true
 }
 
-type fileKind int
-
-const (
-	kindPKCS12 fileKind = iota
-	kindPEM
-	kindDERCert
-)
-
-// sniff classifies data: a DER SEQUENCE is PKCS#12 unless it parses as a
-// certificate; text with a PEM header is PEM.
-func sniff(data []byte) (fileKind, error) {
+// sniff classifies data and returns it as DER when it is ASN.1.
+func sniff(data []byte) (Format, []byte, error) {
 	if len(data) == 0 {
-		return 0, wrapf(ErrNotPFX, nil, "file is empty")
+		return 0, nil, wrapf(ErrNotPFX, nil, "file is empty")
 	}
 	if len(data) > MaxFileSize {
-		return 0, ErrTooLarge
+		return 0, nil, ErrTooLarge
 	}
 	if data[0] == tagSequence {
-		if isDERCertificate(data) {
-			return kindDERCert, nil
+		d, err := toDER(data)
+		if err != nil {
+			return 0, nil, err
 		}
-		return kindPKCS12, nil
+		body, _, err := expect(d, tagSequence, "file")
+		if err != nil || len(body) == 0 {
+			return 0, nil, ErrNotPFX
+		}
+		switch body[0] {
+		case tagSequence:
+			return FormatDER, d, nil
+		case tagInteger:
+			return FormatPKCS12, d, nil
+		case tagOID:
+			if oidBody, _, err := expect(body, tagOID, ""); err == nil && parseOID(oidBody).Equal(oidSignedData) {
+				return FormatPKCS7, d, nil
+			}
+		}
+		return 0, nil, ErrNotPFX
 	}
 	if bytes.Contains(data, []byte("-----BEGIN ")) {
-		return kindPEM, nil
+		return FormatPEM, data, nil
 	}
-	return 0, ErrNotPFX
+	return 0, nil, ErrNotPFX
 }
 
-// isDERCertificate reports whether data looks like an X.509 certificate:
-// SEQUENCE { SEQUENCE (tbsCertificate) ... }, whereas a PFX starts with
-// SEQUENCE { INTEGER 3 ... }.
-func isDERCertificate(data []byte) bool {
-	body, _, err := expect(data, tagSequence, "")
-	if err != nil || len(body) == 0 || body[0] != tagSequence {
-		return false
-	}
-	_, err = x509.ParseCertificate(data)
-	return err == nil
-}
-
-// checkPassword rejects passwords PKCS#12 cannot encode as a BMPString.
-func checkPassword(password string) error {
-	if !utf8.ValidString(password) {
-		return wrapf(ErrPasswordEncoding, nil, "password is not valid UTF-8")
-	}
-	for _, r := range password {
-		if r > 0xFFFF {
-			return ErrPasswordEncoding
-		}
-	}
-	return nil
-}
-
-// decodePKCS12 pre-scans data, runs go-pkcs12 and returns the key and all
-// certificates in file order.
-func decodePKCS12(data []byte, password string) (crypto.Signer, []*x509.Certificate, error) {
-	if err := checkPassword(password); err != nil {
-		return nil, nil, err
-	}
-	info, err := prescan(data)
+// parseCertificate parses one DER certificate.
+func parseCertificate(der []byte) (*x509.Certificate, error) {
+	c, err := x509.ParseCertificate(der)
 	if err != nil {
-		return nil, nil, err
+		return nil, wrapf(ErrNotPFX, err, "invalid certificate: %v", err)
 	}
-	if !info.hasMAC && password != "" {
-		if info.encrypted {
-			// go-pkcs12 only accepts MAC-less files with the empty password.
-			return nil, nil, &UnsupportedError{Algorithm: "password-encrypted PKCS#12 without a MAC"}
-		}
-		password = "" // nothing is encrypted: the password is irrelevant
-	}
-	k, leaf, cas, err := pkcs12.DecodeChain(data, password)
-	if err != nil {
-		return nil, nil, mapErr(err)
-	}
-	key, err := toSigner(k)
-	if err != nil {
-		return nil, nil, err
-	}
-	return key, append([]*x509.Certificate{leaf}, cas...), nil
-}
-
-// mapErr translates go-pkcs12 errors into this package's sentinels.
-func mapErr(err error) error {
-	msg := err.Error()
-	var nie pkcs12.NotImplementedError
-	switch {
-	case errors.Is(err, pkcs12.ErrIncorrectPassword):
-		return ErrIncorrectPassword
-	case errors.Is(err, pkcs12.ErrDecryption), strings.Contains(msg, "decryption error, incorrect padding"):
-		return ErrIncorrectPassword
-	case strings.Contains(msg, "expected exactly one key bag"):
-		return ErrMultipleKeys
-	case strings.Contains(msg, "private key missing"):
-		return ErrNoPrivateKey
-	case strings.Contains(msg, "certificate missing"):
-		return ErrNoCertificate
-	case strings.Contains(msg, "cannot be encoded in UCS-2"):
-		return ErrPasswordEncoding
-	case errors.As(err, &nie):
-		return &UnsupportedError{Algorithm: cleanMsg(nie)}
-	case strings.Contains(msg, "unknown algorithm: "):
-		// x509.ParsePKCS8PrivateKey: "... private key with unknown algorithm: 1.2.840.10040.4.1"
-		oid := msg[strings.LastIndex(msg, "unknown algorithm: ")+len("unknown algorithm: "):]
-		if n, ok := oidNames[oid]; ok {
-			return &UnsupportedError{Algorithm: n + " (" + oid + ")"}
-		}
-		return &UnsupportedError{Algorithm: "private key algorithm " + oid}
-	case strings.Contains(msg, "is not supported"), strings.Contains(msg, "unsupported elliptic curve"):
-		return &UnsupportedError{Algorithm: cleanMsg(err)}
-	}
-	return malformed(err, "%s", cleanMsg(err))
+	return c, nil
 }
 
 // toSigner accepts the key types crypto/x509 returns that can sign.
