@@ -23,6 +23,9 @@ type env struct {
 	readPassword func(prompt string) (string, error)
 	// stderrIsTerminal turns on progress reports.
 	stderrIsTerminal bool
+	// stdoutIsTerminal makes export refuse to write a binary PFX to
+	// standard output.
+	stdoutIsTerminal bool
 }
 
 func newEnv() *env {
@@ -34,6 +37,7 @@ func newEnv() *env {
 		now:    time.Now,
 	}
 	e.stderrIsTerminal = term.IsTerminal(int(os.Stderr.Fd()))
+	e.stdoutIsTerminal = term.IsTerminal(int(os.Stdout.Fd()))
 	if fd := int(os.Stdin.Fd()); term.IsTerminal(fd) {
 		e.readPassword = func(prompt string) (string, error) {
 			fmt.Fprint(os.Stderr, prompt)

@@ -59,6 +59,7 @@ func exitCode(err error) int {
 		return exitNetwork
 	case errors.As(err, &ie),
 		errors.Is(err, thumbprint.ErrInvalid),
+		errors.Is(err, certstore.ErrNoPrivateKey),
 		errors.Is(err, login.ErrMalformed),
 		errors.Is(err, platform.ErrNotRegular),
 		errors.Is(err, platform.ErrTooLarge),

@@ -13,19 +13,33 @@ import (
 func (h *handlers) importCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "import",
-		Usage:     "add certificates with their private keys from PFX or PEM files to a store",
+		Usage:     "add certificates, with their private keys if they have them, from files to a store",
 		ArgsUsage: "FILE...",
-		Description: `Each FILE is a PKCS#12 file (.pfx, .p12) or a PEM file holding the
-certificate and its private key; with --key the key comes from a second PEM
-file. The password is read from --password-file, --password-stdin or
+		Description: `Each FILE is a PKCS#12 file (.pfx, .p12), a PEM file, a DER certificate
+(.cer, .crt, .der) or a PKCS#7 bundle (.p7b, .p7c, PEM or DER); the format is
+told from the content, not the name. A file with a private key adds the
+certificate that matches it, with the key, and keeps the others as its
+chain. A file without a key adds every certificate in it, each without a
+key, as Import-Certificate and Import-PfxCertificate do: that is how a root
+or CA certificate goes into the Root or CA store. With --key the key comes
+from a second PEM file.
+
+The password of a PFX or of an encrypted PEM key (PKCS#8 or OpenSSL's
+legacy encryption) is read from --password-file, --password-stdin or
 $CERTCTL_PFX_PASSWORD; without one certctl tries the empty password and then
-asks, if there is a terminal. Importing a certificate that is already in the
+asks, if there is a terminal. A PFX without a MAC (integrity check) is
+imported with a warning. Importing a certificate that is already in the
 store is not an error. If any file fails, nothing is imported.
+
+On Windows, adding to CurrentUser\Root asks the user to confirm, in a
+dialog Windows shows; certctl waits for the answer.
 
 Examples:
    certctl import app.pfx --password-file pw.txt
    printf '%s' "$PFX_PASSWORD" | certctl import app.pfx --password-stdin
-   certctl import cert.pem --key key.pem --store TrustedPeople`,
+   certctl import cert.pem --key key.pem --store TrustedPeople
+   certctl import root-ca.crt --store Root
+   certctl import intermediates.p7b --store CA`,
 		Flags: []cli.Flag{
 			storeFlag, storeDirFlag, outputFlag, passwordFileFlag, passwordStdinFlag,
 			&cli.StringFlag{Name: "key", Usage: "PEM `FILE` with the private key of a PEM certificate"},
@@ -60,7 +74,7 @@ func (h *handlers) importAction(c *cli.Context) error {
 		return err
 	}
 	paths := c.Args().Slice()
-	bundles := make([]*pfx.Bundle, len(paths))
+	perFile := make([][]*pfx.Bundle, len(paths))
 	err = forEach(len(paths), func(i int) error {
 		path := paths[i]
 		data, err := readInput(path)
@@ -72,16 +86,35 @@ func (h *handlers) importAction(c *cli.Context) error {
 			if err != nil {
 				return err
 			}
-			if bundles[i], err = pfx.DecodePEM(data, keyData); err != nil {
-				return badInput(fmt.Errorf("%s with key %s: %w", path, keyFile, err))
+			b, err := pw.decodePEM(path, keyFile, data, keyData)
+			if err != nil {
+				return err
 			}
+			perFile[i] = []*pfx.Bundle{b}
 			return nil
 		}
-		bundles[i], err = pw.decode(path, data)
-		return err
+		contents, err := pw.contents(path, data)
+		if err != nil {
+			return err
+		}
+		if contents.NoMAC {
+			h.env.warnf("%s has no MAC, so nothing checked that it is intact: it was imported as it is", path)
+		}
+		if perFile[i], err = contents.Bundles(); err != nil {
+			return badInput(fmt.Errorf("%s: %w", path, err))
+		}
+		return nil
 	})
 	if err != nil {
 		return err
+	}
+	var bundles []*pfx.Bundle
+	var files []string
+	for i, bs := range perFile {
+		for _, b := range bs {
+			bundles = append(bundles, b)
+			files = append(files, paths[i])
+		}
 	}
 
 	s, err := openStore(c)
@@ -115,7 +148,7 @@ func (h *handlers) importAction(c *cli.Context) error {
 	if format == "json" {
 		out := make([]importedJSON, len(done))
 		for i, d := range done {
-			out[i] = importedJSON{File: c.Args().Get(i), Thumbprint: d.Entry.Thumbprint, Subject: d.Entry.Subject, Added: d.Added, Store: s.Name()}
+			out[i] = importedJSON{File: files[i], Thumbprint: d.Entry.Thumbprint, Subject: d.Entry.Subject, Added: d.Added, Store: s.Name()}
 		}
 		return writeJSON(h.env.stdout, out)
 	}

@@ -162,9 +162,21 @@ func firstLine(s string) string {
 	return s
 }
 
+// contents reads a certificate file of any format, with its key if it has
+// one.
+func (p *passwordReader) contents(path string, data []byte) (*pfx.Contents, error) {
+	return withPassword(p, path, func(pw string) (*pfx.Contents, error) { return pfx.Read(data, pw) })
+}
+
 // decode reads a PFX or PEM file with its key.
 func (p *passwordReader) decode(path string, data []byte) (*pfx.Bundle, error) {
 	return withPassword(p, path, func(pw string) (*pfx.Bundle, error) { return pfx.Decode(data, pw) })
+}
+
+// decodePEM reads a certificate PEM with its key from a second PEM file,
+// which may be encrypted.
+func (p *passwordReader) decodePEM(path, keyPath string, data, keyData []byte) (*pfx.Bundle, error) {
+	return withPassword(p, path+" with key "+keyPath, func(pw string) (*pfx.Bundle, error) { return pfx.DecodePEM(data, keyData, pw) })
 }
 
 // certificates reads the certificates of a PFX, PEM or DER file.

@@ -48,13 +48,47 @@ func TestMain(m *testing.M) {
 // fixtures is the folder of PFX and PEM files made by OpenSSL and keytool.
 var fixtures = filepath.Join("..", "..", "testdata", "pfx")
 
+// interop holds files of the real producers, with manifest.tsv saying what
+// OpenSSL finds in each.
+var interop = filepath.Join("..", "..", "testdata", "interop")
+
+// interopThumbprints reads manifest.tsv: $IT_<file> is the thumbprint of
+// the certificate with the key, or of the first certificate in a file
+// without one, as OpenSSL computed it.
+func interopThumbprints() (map[string]string, error) {
+	data, err := os.ReadFile(filepath.Join(interop, "manifest.tsv"))
+	if err != nil {
+		return nil, err
+	}
+	vars := map[string]string{}
+	for _, line := range strings.Split(string(data), "\n")[1:] {
+		c := strings.Split(line, "\t")
+		if len(c) != 7 || c[4] == "-" {
+			continue
+		}
+		tp := c[3]
+		if tp == "-" {
+			tp, _, _ = strings.Cut(c[4], ",")
+		}
+		name := strings.Map(func(r rune) rune {
+			if r == '.' || r == '-' {
+				return '_'
+			}
+			return r
+		}, c[0])
+		vars["IT_"+name] = tp
+	}
+	return vars, nil
+}
+
 // fixturePassword protects every password-protected fixture.
 const fixturePassword = "certctl-test"
 
 // TestScripts runs the command-line scenarios in testdata/script. Each runs
 // in its own folder with the fixtures copied in, an empty store in
-// $CERTCTL_STORE_DIR, and $TP_<fixture> holding each fixture's thumbprint as
-// OpenSSL computes it.
+// $CERTCTL_STORE_DIR, $TP_<fixture> holding each fixture's thumbprint as
+// OpenSSL computes it, and $FP_<fixture> the same with colons, as
+// "openssl x509 -fingerprint -sha1" prints it.
 func TestScripts(t *testing.T) {
 	if runtime.GOOS == "windows" {
 		t.Skip("the scripts need a file store and openssl; on Windows, .ci/wine/e2e.sh tests the command line against the system store")
@@ -69,6 +103,16 @@ func TestScripts(t *testing.T) {
 		Setup: func(e *testscript.Env) error {
 			if err := copyFixtures(e.WorkDir); err != nil {
 				return err
+			}
+			if err := copyDir(interop, filepath.Join(e.WorkDir, "interop")); err != nil {
+				return err
+			}
+			its, err := interopThumbprints()
+			if err != nil {
+				return err
+			}
+			for k, v := range its {
+				e.Setenv(k, v)
 			}
 			e.Setenv("CERTCTL_STORE_DIR", filepath.Join(e.WorkDir, "store"))
 			e.Setenv("HOME", filepath.Join(e.WorkDir, "home"))
@@ -148,15 +192,23 @@ func cmdSnapshot(ts *testscript.TestScript, neg bool, args []string) {
 }
 
 func copyFixtures(dst string) error {
-	entries, err := os.ReadDir(fixtures)
+	return copyDir(fixtures, dst)
+}
+
+// copyDir copies the files of src into dst, which it creates.
+func copyDir(src, dst string) error {
+	entries, err := os.ReadDir(src)
 	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(dst, 0o700); err != nil {
 		return err
 	}
 	for _, e := range entries {
 		if e.IsDir() {
 			continue
 		}
-		data, err := os.ReadFile(filepath.Join(fixtures, e.Name()))
+		data, err := os.ReadFile(filepath.Join(src, e.Name()))
 		if err != nil {
 			return err
 		}
@@ -183,11 +235,13 @@ func fixtureThumbprints(t *testing.T) map[string]string {
 			args    []string
 			subject string // which certificate of the output, when there are several
 		}{
-			"openssl3_default": {args: []string{"pkcs12", "-in", "openssl3-default.pfx", "-passin", "pass:" + fixturePassword, "-nokeys"}},
-			"chain_root_first": {args: []string{"pkcs12", "-in", "chain-root-first.pfx", "-passin", "pass:" + fixturePassword, "-nokeys"}, subject: "subject=CN = certctl test chain"},
-			"ecdsa_p256":       {args: []string{"pkcs12", "-in", "ecdsa-p256.pfx", "-passin", "pass:" + fixturePassword, "-nokeys"}},
-			"cert_pem":         {args: []string{"x509", "-in", "cert.pem"}},
-			"ec_cert_pem":      {args: []string{"x509", "-in", "ec-cert.pem"}},
+			"openssl3_default":   {args: []string{"pkcs12", "-in", "openssl3-default.pfx", "-passin", "pass:" + fixturePassword, "-nokeys"}},
+			"chain_root_first":   {args: []string{"pkcs12", "-in", "chain-root-first.pfx", "-passin", "pass:" + fixturePassword, "-nokeys"}, subject: "subject=CN = certctl test chain"},
+			"ecdsa_p256":         {args: []string{"pkcs12", "-in", "ecdsa-p256.pfx", "-passin", "pass:" + fixturePassword, "-nokeys"}},
+			"chain_root":         {args: []string{"pkcs12", "-in", "openssl-chain.pfx", "-passin", "pass:" + fixturePassword, "-nokeys"}, subject: "subject=CN = certctl test root"},
+			"chain_intermediate": {args: []string{"pkcs12", "-in", "openssl-chain.pfx", "-passin", "pass:" + fixturePassword, "-nokeys"}, subject: "subject=CN = certctl test intermediate"},
+			"cert_pem":           {args: []string{"x509", "-in", "cert.pem"}},
+			"ec_cert_pem":        {args: []string{"x509", "-in", "ec-cert.pem"}},
 		} {
 			cmd := exec.Command("openssl", fx.args...)
 			cmd.Dir = fixtures
@@ -213,6 +267,7 @@ func fixtureThumbprints(t *testing.T) map[string]string {
 			}
 			_, hexColons, _ := strings.Cut(strings.TrimSpace(string(out)), "=")
 			tpVars["TP_"+name] = strings.ReplaceAll(hexColons, ":", "")
+			tpVars["FP_"+name] = hexColons
 		}
 	})
 	if tpErr != nil {
@@ -253,6 +308,20 @@ func startFakeEntra(t *testing.T) *fakeEntra {
 		t.Fatal(err)
 	}
 	s.RegisterCertificate(appCert, b.Leaf)
+	// A certificate with a negative serial number, as old Windows tools made.
+	data, err = os.ReadFile(filepath.Join(interop, "negative-serial.p12"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pw, err := os.ReadFile(filepath.Join(interop, "password.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	neg, err := pfx.Decode(data, string(pw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.RegisterCertificate(appCert, neg.Leaf)
 	expired := testcert.Mint(t, "certctl test expired", testcert.Options{NotBefore: time.Now().Add(-60 * 24 * time.Hour), NotAfter: time.Now().Add(-30 * 24 * time.Hour)})
 	s.RegisterCertificate(appCert, expired.Leaf)
 	expiredPFX, err := pfx.EncodeExport(expired, fixturePassword, true)
