@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"strings"
 )
 
 // Sentinel errors. Every error returned by this package satisfies errors.Is
@@ -112,9 +111,4 @@ func wrapf(sentinel, cause error, format string, args ...any) error {
 // malformed reports corrupt or truncated PKCS#12 data; it unwraps to ErrNotPFX.
 func malformed(cause error, format string, args ...any) error {
 	return wrapf(ErrNotPFX, cause, "corrupt or truncated PKCS#12 data: "+format, args...)
-}
-
-// cleanMsg strips go-pkcs12's "pkcs12: " prefixes from an error message.
-func cleanMsg(err error) string {
-	return strings.ReplaceAll(err.Error(), "pkcs12: ", "")
 }

@@ -15,15 +15,6 @@ var (
 	oidSHA1           = asn1.ObjectIdentifier{1, 3, 14, 3, 2, 26}
 )
 
-// Algorithms go-pkcs12 v0.7 implements.
-var (
-	supportedMACs = []string{"1.3.14.3.2.26", "2.16.840.1.101.3.4.2.1", "2.16.840.1.101.3.4.2.3"}
-	supportedPRFs = []string{"1.2.840.113549.2.7", "1.2.840.113549.2.9", "1.2.840.113549.2.11"}
-	supportedPBE  = []string{"1.2.840.113549.1.12.1.3", "1.2.840.113549.1.12.1.5", "1.2.840.113549.1.12.1.6"}
-	// AES-128/192/256-CBC
-	supportedPBES2Ciphers = []string{"2.16.840.1.101.3.4.1.2", "2.16.840.1.101.3.4.1.22", "2.16.840.1.101.3.4.1.42"}
-)
-
 // oidNames gives readable names for OIDs that show up in PKCS#12 files and
 // keys, so that an UnsupportedError says more than a dotted number.
 var oidNames = map[string]string{
@@ -100,17 +91,4 @@ func oidName(oid asn1.ObjectIdentifier) string {
 		return n + " (" + s + ")"
 	}
 	return s
-}
-
-func oidSupported(oid asn1.ObjectIdentifier, list []string) bool {
-	if oid == nil {
-		return false
-	}
-	s := oid.String()
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }

@@ -209,17 +209,19 @@ func decryptPKCS8(data []byte, password string) (crypto.Signer, error) {
 		return nil, malformed(err, "%v", err)
 	}
 	variants := passwordVariants(password)
-	plain, err := tryDecrypt(enc, ciphertext, &variants, func(plain []byte) error {
-		_, err := parsePKCS8(plain)
-		if errors.Is(err, ErrUnsupported) {
+	var key crypto.Signer
+	var keyErr error // an unsupported key type, once decrypted
+	_, err = tryDecrypt(enc, ciphertext, &variants, func(plain []byte) error {
+		key, keyErr = parsePKCS8(plain)
+		if errors.Is(keyErr, ErrUnsupported) {
 			return nil
 		}
-		return err
+		return keyErr
 	})
 	if err != nil {
 		return nil, err
 	}
-	return parsePKCS8(plain)
+	return key, keyErr
 }
 
 // legacyPEMCiphers are the DEK-Info ciphers of OpenSSL's legacy PEM
