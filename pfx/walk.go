@@ -62,6 +62,8 @@ type safeBag struct {
 	isKey      bool        // keyBag or pkcs8ShroudedKeyBag
 	key        []byte      // PrivateKeyInfo, or the ciphertext while keyEnc is set
 	keyEnc     *encryption // a shrouded key not yet decrypted
+	signer     crypto.Signer
+	keyErr     error // signer and keyErr: key, parsed once decrypted
 	localKeyID []byte
 }
 
@@ -460,11 +462,11 @@ func (f *pfxFile) open(password string, o openOptions) ([]safeBag, error) {
 			continue
 		}
 		plain, err := tryDecrypt(b.keyEnc, b.key, &variants, func(plain []byte) error {
-			_, err := parsePKCS8(plain)
-			if errors.Is(err, ErrUnsupported) {
+			b.signer, b.keyErr = parsePKCS8(plain)
+			if errors.Is(b.keyErr, ErrUnsupported) {
 				return nil // decrypted; the key type is the problem
 			}
-			return err
+			return b.keyErr
 		})
 		if err != nil {
 			return nil, err
@@ -523,7 +525,10 @@ func bagContents(bags []safeBag) (crypto.Signer, []*x509.Certificate, error) {
 			if key != nil {
 				return nil, nil, ErrMultipleKeys
 			}
-			k, err := parsePKCS8(b.key)
+			k, err := b.signer, b.keyErr
+			if k == nil && err == nil {
+				k, err = parsePKCS8(b.key)
+			}
 			if err != nil {
 				return nil, nil, err
 			}
