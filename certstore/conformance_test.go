@@ -74,14 +74,10 @@ func verifySigner(t *testing.T, id Identity, lim limits) {
 	}
 }
 
-// testConformance is the behaviour every backend must have. open returns a
-// fresh, empty store each call; reopen opens the same store again, as a
-// second process would.
-func testConformance(t *testing.T, open func(t *testing.T) (s Store, reopen func() Store)) {
-	testConformanceWithin(t, limits{}, open)
-}
-
-// testConformanceWithin is testConformance for a backend with limits.
+// testConformanceWithin is the behaviour every backend must have, within
+// the backend's limits (limits{} for none). open returns a fresh, empty
+// store each call; reopen opens the same store again, as a second process
+// would.
 func testConformanceWithin(t *testing.T, lim limits, open func(t *testing.T) (s Store, reopen func() Store)) {
 	kind := lim.kind()
 
@@ -264,5 +260,9 @@ func testConformanceWithin(t *testing.T, lim limits, open func(t *testing.T) (s 
 		list, err = s2.List()
 		require.NoError(t, err)
 		assert.Empty(t, list)
+	})
+
+	t.Run("transactions", func(t *testing.T) {
+		testTransactions(t, lim, open)
 	})
 }

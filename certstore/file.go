@@ -497,47 +497,57 @@ func (s *fileStore) prepareWrite() (*platform.Dir, *platform.Lock, error) {
 }
 
 func (s *fileStore) Import(b *pfx.Bundle, opts ImportOptions) (Imported, error) {
+	res, _, err := s.importReplacing(b, opts)
+	return res, err
+}
+
+// importReplacing is Import that also returns, when b has a key and the
+// store held its certificate without one, that certificate and its chain as
+// the file held them before b replaced it (for Tx.Rollback).
+func (s *fileStore) importReplacing(b *pfx.Bundle, opts ImportOptions) (Imported, *pfx.Bundle, error) {
 	if err := checkBundle(b); err != nil {
-		return Imported{}, fmt.Errorf("import into store %s: %w", s.name, err)
+		return Imported{}, nil, fmt.Errorf("import into store %s: %w", s.name, err)
 	}
 	tp := thumbprint.Of(b.Leaf)
 	// Encoding is the slow part (key derivations); do it before taking the
 	// lock so that imports in parallel use every core.
 	data, err := pfx.EncodeStore(b)
 	if err != nil {
-		return Imported{}, fmt.Errorf("import %s into store %s: %w", tp, s.name, err)
+		return Imported{}, nil, fmt.Errorf("import %s into store %s: %w", tp, s.name, err)
 	}
 	d, lock, err := s.prepareWrite()
 	if err != nil {
-		return Imported{}, fmt.Errorf("import %s into store %s: %w", tp, s.name, err)
+		return Imported{}, nil, fmt.Errorf("import %s into store %s: %w", tp, s.name, err)
 	}
 	defer lock.Unlock()
 
 	existing, err := s.lookup(d, tp)
 	if err != nil && !errors.Is(err, ErrNotFound) {
-		return Imported{}, fmt.Errorf("import %s into store %s: %w", tp, s.name, err)
+		return Imported{}, nil, fmt.Errorf("import %s into store %s: %w", tp, s.name, err)
 	}
 	name := ""
+	var replaced *pfx.Bundle
 	if existing != nil {
 		if existing.HasPrivateKey() || b.Key == nil {
 			e := NewEntry(existing.bundle.Leaf, existing.HasPrivateKey())
 			e.File = existing.path
-			return Imported{Entry: e}, nil
+			return Imported{Entry: e}, nil, nil
 		}
 		name = filepath.Base(existing.path) // add the key to the same file
+		replaced = &pfx.Bundle{Leaf: existing.bundle.Leaf, Chain: existing.bundle.Chain}
 	} else if name, err = s.freeName(d, tp); err != nil {
-		return Imported{}, fmt.Errorf("import %s into store %s: %w", tp, s.name, err)
+		return Imported{}, nil, fmt.Errorf("import %s into store %s: %w", tp, s.name, err)
 	}
 
 	if err := d.WriteFileAtomic(name, data); err != nil {
-		return Imported{}, fmt.Errorf("import %s into store %s: %w", tp, s.name, err)
+		return Imported{}, nil, fmt.Errorf("import %s into store %s: %w", tp, s.name, err)
 	}
 	e := NewEntry(b.Leaf, b.Key != nil)
 	e.File = filepath.Join(s.dir, name)
 	if st, err := d.Stat(name); err == nil {
 		s.noteChange(name, &indexEntry{Name: name, Size: st.Size, ModTime: st.ModTime, Entry: e})
 	}
-	return Imported{Entry: e, Added: true}, nil
+	return Imported{Entry: e, Added: true}, replaced, nil
 }
 
 // freeName picks the first of .NET's names for tp that no file has.

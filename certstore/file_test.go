@@ -35,7 +35,7 @@ func openDir(t *testing.T, dir string) *platform.Dir {
 }
 
 func TestFileConformance(t *testing.T) {
-	testConformance(t, func(t *testing.T) (Store, func() Store) {
+	testConformanceWithin(t, limits{}, func(t *testing.T) (Store, func() Store) {
 		root := t.TempDir()
 		s, err := Open("My", Options{Dir: root})
 		require.NoError(t, err)

@@ -1,3 +1,5 @@
+//go:build windows
+
 package certstore
 
 // The key blob formats of the Windows store: what a key looks like when it

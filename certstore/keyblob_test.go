@@ -1,3 +1,5 @@
+//go:build windows
+
 package certstore
 
 import (
@@ -48,6 +50,7 @@ func TestCAPIRSAPrivateBlob(t *testing.T) {
 }
 
 func TestCAPIRSAPrivateBlobRefuses(t *testing.T) {
+	//lint:ignore SA1019 a three-prime key is what this test needs: one CryptoAPI cannot take
 	k, err := rsa.GenerateMultiPrimeKey(rand.Reader, 3, 1024)
 	require.NoError(t, err)
 	_, err = capiRSAPrivateBlob(k)

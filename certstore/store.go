@@ -16,7 +16,15 @@
 // PowerShell 7 share it. On Windows it is the system CurrentUser store.
 //
 // Every method that changes a store either completes or leaves the store as
-// it was.
+// it was. Changes that stand or fall together go through a transaction
+// (Begin, Tx.Import, then Tx.Commit or Tx.Rollback), which takes back the
+// ones already made when a later one fails; ImportAll imports several
+// bundles that way, in parallel:
+//
+//	done, err := certstore.ImportAll(s, bundles, certstore.ImportOptions{}, 0, nil)
+//	// on error the store holds what it held before: what was added is
+//	// removed, and a certificate that an import with its key replaced is
+//	// back without it (or err holds a *RollbackError saying what is not)
 package certstore
 
 import (
@@ -39,7 +47,7 @@ import (
 //
 // Find, Remove and Export return an error matching ErrNotFound when no
 // certificate has the thumbprint. A change that fails leaves the store as it
-// was.
+// was; to undo changes that succeeded, make them through a Tx (Begin).
 type Store interface {
 	// Name is the store's canonical name, such as "My".
 	Name() string
@@ -100,16 +108,16 @@ type Imported struct {
 
 // Entry describes a certificate in a store without its key.
 type Entry struct {
-	Thumbprint    thumbprint.Thumbprint `json:"thumbprint"`
-	Subject       string                `json:"subject"`
-	Issuer        string                `json:"issuer"`
-	SerialNumber  string                `json:"serialNumber"`
-	NotBefore     time.Time             `json:"notBefore"`
-	NotAfter      time.Time             `json:"notAfter"`
-	HasPrivateKey bool                  `json:"hasPrivateKey"`
-	KeyAlgorithm  string                `json:"keyAlgorithm"`
+	Thumbprint    thumbprint.Thumbprint
+	Subject       string
+	Issuer        string
+	SerialNumber  string
+	NotBefore     time.Time
+	NotAfter      time.Time
+	HasPrivateKey bool
+	KeyAlgorithm  string
 	// File is where the file store keeps the certificate; empty on Windows.
-	File string `json:"file,omitempty"`
+	File string
 }
 
 // DaysLeft is the number of whole days from now until NotAfter; negative once
@@ -159,6 +167,9 @@ var (
 	ErrNoPrivateKey = errors.New("certificate has no private key in the store")
 	// ErrNotExportable means the key was imported as non-exportable.
 	ErrNotExportable = errors.New("private key is not exportable")
+	// ErrNoStoreDir means a store folder was given on Windows, where the
+	// stores are the CurrentUser system stores and have none.
+	ErrNoStoreDir = errors.New("stores have no folder on Windows")
 	// ErrUnreadable is matched by List's error when some files could not
 	// be read.
 	ErrUnreadable = errors.New("unreadable store entries")

@@ -212,11 +212,11 @@ func TestWindowsKeyContainers(t *testing.T) {
 	assert.Equal(t, uint32(windows.PROV_RSA_AES), ra.provType)
 	assert.Equal(t, uint32(atKeyExchange), ra.keySpec)
 
-	// Not exportable without --exportable; the certificate alone is.
+	// Not exportable unless imported so; the certificate alone is.
 	_, err := s.Export(thumbprint.Of(a.Leaf), true)
 	require.Error(t, err)
 	assert.True(t, errors.Is(err, ErrNotExportable), "%v", err)
-	assert.Contains(t, err.Error(), "--exportable")
+	assert.Contains(t, err.Error(), "imported as not exportable")
 	exported, err := s.Export(thumbprint.Of(a.Leaf), false)
 	require.NoError(t, err)
 	assert.True(t, exported.Leaf.Equal(a.Leaf))

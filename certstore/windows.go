@@ -71,7 +71,7 @@ type windowsStore struct {
 
 func openBackend(name string, opts Options) (Store, error) {
 	if opts.Dir != "" {
-		return nil, fmt.Errorf("open store %s: a store folder (%s) was given, but on Windows certctl uses the CurrentUser system store and --store-dir and CERTCTL_STORE_DIR do not apply; leave them unset", name, opts.Dir)
+		return nil, fmt.Errorf("open store %s: %w: they are the CurrentUser system stores, but the folder %s was given", name, ErrNoStoreDir, opts.Dir)
 	}
 	return &windowsStore{name: name, chainStore: "CA"}, nil
 }
@@ -574,7 +574,7 @@ func (s *windowsStore) Export(tp thumbprint.Thumbprint, withKey bool) (*pfx.Bund
 		key, err = capiExport(id.key)
 	}
 	if errors.Is(err, ErrNotExportable) {
-		return nil, fmt.Errorf("export %s from store %s: %w: it was imported without --exportable (or, by Import-PfxCertificate, without -Exportable), so Windows will not release it; --no-key exports the certificate alone", tp, s.name, err)
+		return nil, fmt.Errorf("export %s from store %s: %w: it was imported as not exportable, so Windows will not release it", tp, s.name, err)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("export %s from store %s: %s: %w", tp, s.name, id.key, err)

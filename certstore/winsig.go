@@ -1,3 +1,5 @@
+//go:build windows
+
 package certstore
 
 // What a crypto.Signer over a Windows key has to translate: Go's signing

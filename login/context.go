@@ -105,28 +105,38 @@ func SaveContext(configDir string, c *Context) error {
 // LoadContext reads the context, or fails with ErrNoContext. The file is
 // trusted only if no other user could have written it (an error matching
 // platform.ErrUnsafePermissions otherwise), and every field is checked
-// again (ErrMalformed).
+// again (ErrMalformed). A context that is there but cannot be used fails
+// with a *ContextError.
 func LoadContext(configDir string) (*Context, error) {
 	path := filepath.Join(configDir, ContextFile)
 	data, err := platform.ReadConfigFile(configDir, ContextFile, maxConfigSize)
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("%w: no sign-in context in %s; run 'certctl login' first", ErrNoContext, configDir)
+		return nil, fmt.Errorf("%w: no sign-in context in %s", ErrNoContext, configDir)
 	}
 	if errors.Is(err, platform.ErrNotRegular) || errors.Is(err, platform.ErrTooLarge) {
-		return nil, fmt.Errorf("read sign-in context: %w: %w", ErrMalformed, err)
+		return nil, &ContextError{Path: path, Err: fmt.Errorf("%w: %w", ErrMalformed, err)}
 	}
 	if err != nil {
-		return nil, fmt.Errorf("read sign-in context: %w", err)
+		return nil, &ContextError{Path: path, Err: err}
 	}
 	var c Context
 	if err := json.Unmarshal(data, &c); err != nil {
-		return nil, fmt.Errorf("read sign-in context %s: %w: %w; run 'certctl logout' and sign in again", path, ErrMalformed, err)
+		return nil, &ContextError{Path: path, Err: fmt.Errorf("%w: %w", ErrMalformed, err)}
 	}
 	if err := c.Validate(); err != nil {
-		return nil, fmt.Errorf("read sign-in context %s: %w; run 'certctl logout' and sign in again", path, err)
+		return nil, &ContextError{Path: path, Err: err}
 	}
 	return &c, nil
 }
+
+// ContextError is a saved context that is there but cannot be used.
+type ContextError struct {
+	Path string
+	Err  error
+}
+
+func (e *ContextError) Error() string { return "read sign-in context " + e.Path + ": " + e.Err.Error() }
+func (e *ContextError) Unwrap() error { return e.Err }
 
 // Validate checks each field as a context certctl wrote has it: a known
 // method with what it needs, names and ids of sane length without control
@@ -244,4 +254,61 @@ func RemoveContext(configDir string) error {
 		return fmt.Errorf("%w: no sign-in context in %s", ErrNoContext, configDir)
 	}
 	return err
+}
+
+// Sources fetch the credentials that a context names but never holds.
+type Sources struct {
+	// CertificateFile reads the certificate and its key from a PFX or PEM
+	// file, asking for its password as the caller does.
+	CertificateFile func(path string) (certstore.Identity, error)
+	// Secret returns the client secret: from file when the context names
+	// one, otherwise from wherever the caller takes it (standard input, the
+	// environment).
+	Secret func(file string) (string, error)
+}
+
+// Options are the sign-in options that sign in again as c did, in env.
+// The certificate comes from its store by thumbprint, or from its file
+// through src; the secret through src. The caller sets the rest (the
+// device code prompt, the clock, the transport).
+func (c *Context) Options(env Environment, src Sources) (Options, error) {
+	o := Options{
+		Method: c.Method, Environment: env, Tenant: c.Tenant, ClientID: c.ClientID,
+		SendChain:                 c.SendCertificateChain,
+		ManagedIdentityResourceID: c.ManagedIdentityResourceID,
+		ManagedIdentityObjectID:   c.ManagedIdentityObjectID,
+		FederatedTokenFile:        c.FederatedTokenFile,
+	}
+	var err error
+	switch c.Method {
+	case MethodCertificate:
+		switch {
+		case c.Thumbprint != "":
+			o.Identity, err = findCertificate(c.Store, c.StoreDir, c.Thumbprint)
+		case src.CertificateFile == nil:
+			err = missing("a certificate file sign-in needs a way to read the file")
+		default:
+			o.Identity, err = src.CertificateFile(c.CertificatePath)
+		}
+	case MethodSecret:
+		if src.Secret == nil {
+			return o, missing("a client-secret sign-in needs a way to read the secret")
+		}
+		o.Secret, err = src.Secret(c.SecretFile)
+	}
+	return o, err
+}
+
+// findCertificate finds the certificate with thumbprint tp in a store.
+func findCertificate(store, dir, tp string) (certstore.Identity, error) {
+	t, err := thumbprint.Parse(tp)
+	if err != nil {
+		return nil, err
+	}
+	s, err := certstore.Open(store, certstore.Options{Dir: dir})
+	if err != nil {
+		return nil, err
+	}
+	defer s.Close()
+	return s.Find(t)
 }

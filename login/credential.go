@@ -48,11 +48,14 @@ type Options struct {
 	RoundTripper http.RoundTripper
 	// Now is the clock for assertions; nil uses time.Now.
 	Now func() time.Time
+	// Retry bounds each request: its tries, the time each may take and
+	// the waits between them. Nil uses DefaultRetry.
+	Retry *policy.RetryOptions
 }
 
-// retryOptions bound every request: a dead endpoint fails in seconds, not
+// DefaultRetry bounds every request: a dead endpoint fails in seconds, not
 // minutes.
-var retryOptions = policy.RetryOptions{
+var DefaultRetry = policy.RetryOptions{
 	MaxRetries:    2,
 	TryTimeout:    10 * time.Second,
 	RetryDelay:    500 * time.Millisecond,
@@ -62,10 +65,17 @@ var retryOptions = policy.RetryOptions{
 func (o *Options) clientOptions(g *guard) azcore.ClientOptions {
 	return azcore.ClientOptions{
 		Cloud:     o.Environment.cloudConfig(),
-		Retry:     retryOptions,
+		Retry:     o.retry(),
 		Transport: g,
 		Logging:   policy.LogOptions{IncludeBody: false},
 	}
+}
+
+func (o *Options) retry() policy.RetryOptions {
+	if o.Retry != nil {
+		return *o.Retry
+	}
+	return DefaultRetry
 }
 
 func (o *Options) now() time.Time {

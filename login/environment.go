@@ -109,7 +109,7 @@ func FindEnvironment(configDir, name string) (Environment, error) {
 		}
 		names[i] = e.Name
 	}
-	return Environment{}, fmt.Errorf("%w %q: known environments are %s; register another with 'certctl environment add'", ErrUnknownEnvironment, name, strings.Join(names, ", "))
+	return Environment{}, fmt.Errorf("%w %q: known environments are %s", ErrUnknownEnvironment, name, strings.Join(names, ", "))
 }
 
 // AddEnvironment registers (or replaces) a custom environment, for Azure
@@ -128,10 +128,10 @@ func AddEnvironment(configDir string, env Environment) error {
 		}
 	}
 	var err error
-	if env.AuthorityHost, err = checkEndpoint("--authority-host", env.AuthorityHost); err != nil {
+	if env.AuthorityHost, err = checkEndpoint(FieldAuthorityHost, env.AuthorityHost); err != nil {
 		return err
 	}
-	if env.ResourceManager, err = checkEndpoint("--resource-manager-endpoint", env.ResourceManager); err != nil {
+	if env.ResourceManager, err = checkEndpoint(FieldResourceManager, env.ResourceManager); err != nil {
 		return err
 	}
 	env.Custom, env.Aliases = true, nil
@@ -180,12 +180,29 @@ func validName(n string) error {
 // maxURLLength bounds an endpoint URL.
 const maxURLLength = 2048
 
+// The fields of an Environment that hold endpoint URLs, as
+// EndpointURLError names them.
+const (
+	FieldAuthorityHost   = "authorityHost"
+	FieldResourceManager = "resourceManagerEndpoint"
+)
+
+// EndpointURLError is an environment endpoint URL that certctl cannot use.
+// Field is one of the Field constants; URL has any password redacted.
+type EndpointURLError struct {
+	Field, URL, Problem string
+}
+
+func (e *EndpointURLError) Error() string {
+	return fmt.Sprintf("%s %.200q: %s", e.Field, e.URL, e.Problem)
+}
+
 // checkEndpoint checks an environment's endpoint URL and returns it with
-// its host name in ASCII. flag names it in errors.
-func checkEndpoint(flag, s string) (string, error) {
+// its host name in ASCII. Errors are *EndpointURLError for field.
+func checkEndpoint(field, s string) (string, error) {
 	shown := s
 	fail := func(why string) (string, error) {
-		return "", fmt.Errorf("%s %.200q: %s", flag, shown, why)
+		return "", &EndpointURLError{Field: field, URL: shown, Problem: why}
 	}
 	if len(s) > maxURLLength {
 		return fail(fmt.Sprintf("longer than %d characters", maxURLLength))
@@ -278,10 +295,10 @@ func loadCustom(configDir string) ([]Environment, error) {
 			return nil, fmt.Errorf("read registered environments from %s: %w: %s is there twice, or is a built-in name", path, ErrMalformed, e.Name)
 		}
 		seen[strings.ToLower(e.Name)] = true
-		for _, u := range []struct{ flag, value string }{{"authorityHost", e.AuthorityHost}, {"resourceManagerEndpoint", e.ResourceManager}} {
-			if ok, err := checkEndpoint(u.flag, u.value); err != nil || ok != u.value {
+		for _, u := range []struct{ field, value string }{{FieldAuthorityHost, e.AuthorityHost}, {FieldResourceManager, e.ResourceManager}} {
+			if ok, err := checkEndpoint(u.field, u.value); err != nil || ok != u.value {
 				if err == nil {
-					err = fmt.Errorf("%s %q is not in the form certctl saves", u.flag, u.value)
+					err = fmt.Errorf("%s %q is not in the form certctl saves", u.field, u.value)
 				}
 				return nil, fmt.Errorf("read registered environments from %s: %w: environment %s: %w", path, ErrMalformed, e.Name, err)
 			}

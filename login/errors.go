@@ -13,19 +13,20 @@ import (
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/runtime"
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
+
+	"github.com/certctl/certctl/internal/lines"
 )
 
 // ErrSignIn is matched by every error Explain returns for a refused
 // sign-in.
 var ErrSignIn = errors.New("sign-in refused")
 
-// SignInError is Entra ID's refusal, with its AADSTS code and a hint that
-// says what to do.
+// SignInError is Entra ID's refusal, with its AADSTS code. The code says
+// what went wrong; what to do about it is the caller's to say.
 type SignInError struct {
 	Code        int    // the AADSTS number, 0 if none
 	OAuthError  string // the OAuth error, such as invalid_client
 	Description string // Entra ID's first line
-	Hint        string
 }
 
 func (e *SignInError) Error() string {
@@ -44,35 +45,10 @@ func (e *SignInError) Error() string {
 // Is makes errors.Is(err, ErrSignIn) true.
 func (e *SignInError) Is(target error) bool { return target == ErrSignIn }
 
-// aadstsHints say what to do about the refusals people meet most.
-var aadstsHints = map[int]string{
-	700027:  "the certificate is not registered on the application: upload its public part (certctl export THUMBPRINT --out app.crt --no-key) under Certificates & secrets of the app registration",
-	7000215: "the client secret is wrong: check that you passed the secret's value, not its id, or create a new secret",
-	7000222: "the client secret has expired: create a new one under Certificates & secrets of the app registration",
-	700016:  "no application with that id in the tenant: check --application-id and --tenant, and that the app is registered in this tenant",
-	90002:   "the tenant does not exist: check --tenant (a tenant id or a domain such as contoso.onmicrosoft.com) and --environment",
-	900023:  "the tenant is not a valid tenant id or domain: check --tenant",
-	700024:  "the client assertion is not within its valid time range: check the machine's clock",
-	50011:   "the redirect URI is not registered for the application",
-	50012:   "the assertion was refused: its signature, audience or certificate does not match what the application has registered",
-	7000112: "the application is disabled in the tenant",
-	700082:  "the refresh token expired: sign in again",
-	50076:   "multi-factor authentication is required: sign in interactively",
-	53003:   "blocked by Conditional Access policy",
-	50196:   "Entra ID is throttling or temporarily unavailable: wait a minute and try again",
-	70021:   "no federated identity credential on the application matches the token's issuer, subject and audience",
-	700211:  "the federated token's issuer is not registered on the application",
-	700212:  "the federated token's audience is not the one registered on the application (usually api://AzureADTokenExchange)",
-	700213:  "the federated token's subject is not the one registered on the application",
-	7000272: "the federated token has expired: get a fresh one from the identity provider",
-	50034:   "the user account does not exist in this tenant",
-	50126:   "the user name or password is wrong",
-}
-
 var aadstsPattern = regexp.MustCompile(`AADSTS(\d+)`)
 
-// Explain turns an azidentity error into one that says what went wrong and
-// what to do: Entra ID refusals become *SignInError with a hint, and network
+// Explain turns an azidentity error into one that says what went wrong:
+// Entra ID refusals become *SignInError with their AADSTS code, and network
 // failures name the host.
 func Explain(err error, o Options) error {
 	if err == nil {
@@ -83,7 +59,8 @@ func Explain(err error, o Options) error {
 	}
 	authority := hostOf(o.Environment.AuthorityHost)
 	if errors.Is(err, context.DeadlineExceeded) || strings.Contains(err.Error(), "context deadline exceeded") {
-		return &ServiceError{Host: authority, Problem: fmt.Sprintf("did not answer in time (%d tries of %s)", retryOptions.MaxRetries+1, retryOptions.TryTimeout)}
+		r := o.retry()
+		return &ServiceError{Host: authority, Problem: fmt.Sprintf("did not answer in time (%d tries of %s)", r.MaxRetries+1, r.TryTimeout)}
 	}
 	if strings.Contains(err.Error(), "json decode error") {
 		// The raw answer is left out: it may hold a token.
@@ -140,7 +117,6 @@ func fromResponse(resp *http.Response) error {
 	} else if m := aadstsPattern.FindStringSubmatch(e.Description); m != nil {
 		fmt.Sscan(m[1], &se.Code)
 	}
-	se.Hint = aadstsHints[se.Code]
 	return se
 }
 
@@ -155,7 +131,6 @@ func fromText(s string) *SignInError {
 	fmt.Sscan(m[1], &se.Code)
 	i := strings.Index(s, m[0])
 	se.Description = cleanDescription(s[i:])
-	se.Hint = aadstsHints[se.Code]
 	return se
 }
 
@@ -221,7 +196,7 @@ func hostOf(u any) string {
 // cleanDescription keeps what Entra ID says without its code prefix and the
 // trace id and timestamp it appends.
 func cleanDescription(s string) string {
-	s = firstLine(s)
+	s = strings.TrimSpace(lines.First(strings.TrimSpace(s)))
 	s = aadstsPrefix.ReplaceAllString(s, "")
 	if i := strings.Index(s, " Trace ID:"); i >= 0 {
 		s = s[:i]
@@ -230,11 +205,3 @@ func cleanDescription(s string) string {
 }
 
 var aadstsPrefix = regexp.MustCompile(`^AADSTS\d+:\s*`)
-
-func firstLine(s string) string {
-	s = strings.TrimSpace(s)
-	if i := strings.IndexAny(s, "\r\n"); i >= 0 {
-		s = s[:i]
-	}
-	return s
-}

@@ -6,18 +6,20 @@ import (
 	"testing"
 	"time"
 
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/certctl/certctl/certstore"
+	"github.com/certctl/certctl/internal/logintest"
 	"github.com/certctl/certctl/internal/testcert"
-	"github.com/certctl/certctl/login/logintest"
 	"github.com/certctl/certctl/thumbprint"
 )
 
 // TestSignInFaults runs a certificate sign-in against an identity service
 // that misbehaves. Each fault must give a clear error in bounded time,
-// with the default retry settings, and no saved context may change.
+// and no saved context may change. The retry bounds are the default ones
+// scaled down, so that the hanging service costs a second, not 30.
 func TestSignInFaults(t *testing.T) {
 	b := testcert.Mint(t, "certctl faults", testcert.Options{})
 	for _, tc := range []struct {
@@ -25,7 +27,7 @@ func TestSignInFaults(t *testing.T) {
 		fault logintest.Fault
 		want  string
 	}{
-		{"hanging", logintest.FaultHang, "did not answer in time (3 tries of 10s)"},
+		{"hanging", logintest.FaultHang, "did not answer in time (3 tries of 200ms)"},
 		{"500", logintest.FaultServerError, "failed: 500 Internal Server Error"},
 		{"429 with Retry-After", logintest.FaultThrottle, "AADSTS50196"},
 		{"malformed JSON", logintest.FaultMalformed, "not valid JSON"},
@@ -40,8 +42,10 @@ func TestSignInFaults(t *testing.T) {
 			require.NoError(t, SaveContext(dir, saved))
 			s.SetFault(tc.fault)
 
+			opts := certOptions(s, certstore.BundleIdentity(b))
+			opts.Retry = &fastRetry
 			start := time.Now()
-			res, err := SignIn(context.Background(), certOptions(s, certstore.BundleIdentity(b)))
+			res, err := SignIn(context.Background(), opts)
 			took := time.Since(start)
 			require.Error(t, err)
 			assert.Nil(t, res)
@@ -59,6 +63,16 @@ func TestSignInFaults(t *testing.T) {
 		})
 	}
 }
+
+// fastRetry is DefaultRetry with its times divided by 50: the same number
+// of tries, each bounded.
+var fastRetry = func() policy.RetryOptions {
+	r := DefaultRetry
+	r.TryTimeout /= 50
+	r.RetryDelay /= 50
+	r.MaxRetryDelay /= 50
+	return r
+}()
 
 func countTokenRequests(s *logintest.Server) int {
 	n := 0

@@ -13,8 +13,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/certctl/certctl/certstore"
+	"github.com/certctl/certctl/internal/logintest"
 	"github.com/certctl/certctl/internal/testcert"
-	"github.com/certctl/certctl/login/logintest"
 )
 
 // TestCredentialsStayOnTheConfiguredHost signs in with each method against

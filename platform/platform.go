@@ -36,15 +36,6 @@ func (e *PermissionError) Error() string {
 // Is makes errors.Is(err, ErrUnsafePermissions) true.
 func (e *PermissionError) Is(target error) bool { return target == ErrUnsafePermissions }
 
-// home returns the user's home folder, or an error matching ErrNoHome.
-func home() (string, error) {
-	h, err := os.UserHomeDir()
-	if err != nil || h == "" || !filepath.IsAbs(h) {
-		return "", fmt.Errorf("%w: cannot tell where the user's home folder is (is $HOME set?)", ErrNoHome)
-	}
-	return h, nil
-}
-
 // ConfigDir is the folder for certctl's own settings (the sign-in context and
 // registered clouds): os.UserConfigDir()/certctl.
 func ConfigDir() (string, error) {

@@ -72,3 +72,12 @@ func CheckSecretFile(path string, fi os.FileInfo) (readableByOthers bool, err er
 	}
 	return fi.Mode().Perm()&0o044 != 0, nil
 }
+
+// home returns the user's home folder, or an error matching ErrNoHome.
+func home() (string, error) {
+	h, err := os.UserHomeDir()
+	if err != nil || h == "" || !filepath.IsAbs(h) {
+		return "", fmt.Errorf("%w: cannot tell where the user's home folder is (is $HOME set?)", ErrNoHome)
+	}
+	return h, nil
+}

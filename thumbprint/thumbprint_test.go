@@ -1,20 +1,10 @@
 package thumbprint
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/sha1"
-	"crypto/sha256"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"math/big"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -68,28 +58,6 @@ func TestParseRejects(t *testing.T) {
 			assert.Equal(t, tc.pos, se.Position)
 		})
 	}
-}
-
-func TestOfMatchesHashOfDER(t *testing.T) {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	require.NoError(t, err)
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1),
-		Subject:      pkix.Name{CommonName: "thumbprint test"},
-		NotBefore:    time.Now(),
-		NotAfter:     time.Now().Add(time.Hour),
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	require.NoError(t, err)
-	cert, err := x509.ParseCertificate(der)
-	require.NoError(t, err)
-
-	s1 := sha1.Sum(der)
-	assert.Equal(t, strings.ToUpper(hex.EncodeToString(s1[:])), Of(cert).String())
-	s256 := sha256.Sum256(der)
-	assert.Equal(t, strings.ToUpper(hex.EncodeToString(s256[:])), SHA256Of(cert).String())
-	assert.False(t, Of(cert).IsZero())
-	assert.True(t, Thumbprint{}.IsZero())
 }
 
 func TestJSON(t *testing.T) {

@@ -1,16 +1,13 @@
 package main
 
 import (
-	"errors"
 	"fmt"
-	"io"
+	"runtime"
 	"strings"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/certctl/certctl/certstore"
-	"github.com/certctl/certctl/login"
-	"github.com/certctl/certctl/platform"
 	"github.com/certctl/certctl/thumbprint"
 )
 
@@ -24,63 +21,35 @@ func run(args []string, e *env) int {
 	return exitCode(err)
 }
 
-func printError(w io.Writer, err error) {
-	fmt.Fprintf(w, "certctl: error: %s\n", escapeText(err.Error()))
-	for _, h := range hints(err) {
-		fmt.Fprintf(w, "certctl: hint: %s\n", escapeText(h))
+// Flags shared by several commands, accepted before or after the command
+// name. Each call makes a new flag, so no app or command shares one with
+// another.
+
+func storeDirFlag() cli.Flag {
+	usage := "folder that holds the stores (default: .NET's CurrentUser store folder)"
+	if runtime.GOOS == "windows" {
+		// The stores are the CurrentUser system stores, which have no
+		// folder: a store folder only gets an error from certstore.Open.
+		usage = "not used on Windows, where the stores are the CurrentUser system stores (certmgr.msc)"
 	}
+	return &cli.StringFlag{Name: "store-dir", Usage: usage, EnvVars: []string{"CERTCTL_STORE_DIR"}}
 }
 
-// hints suggests the fix for errors whose message alone does not.
-func hints(err error) []string {
-	var ue *usageError
-	switch {
-	case errors.As(err, &ue):
-		return []string{"run 'certctl help' or 'certctl COMMAND --help' for usage"}
-	case errors.Is(err, platform.ErrNoHome):
-		return []string{"set CERTCTL_STORE_DIR or pass --store-dir to say where the store lives"}
-	case errors.Is(err, certstore.ErrNotFound):
-		return []string{"'certctl list' shows the thumbprints in the store; use --store to look in another store"}
-	}
-	var se *login.SignInError
-	if errors.As(err, &se) && se.Hint != "" {
-		return []string{se.Hint}
-	}
-	var ne *login.NetworkError
-	if errors.As(err, &ne) {
-		return []string{"check the network, a proxy (HTTPS_PROXY) and --environment"}
-	}
-	return nil
+func storeFlag() cli.Flag {
+	return &cli.StringFlag{Name: "store", Usage: "store `NAME`: My, Root, CA, TrustedPeople, ...", Value: "My"}
 }
 
-// Flags shared by several commands. They are accepted before or after the
-// command name.
-var (
-	storeDirFlag = &cli.StringFlag{
-		Name:    "store-dir",
-		Usage:   "folder that holds the stores (default: .NET's CurrentUser store folder)",
-		EnvVars: []string{"CERTCTL_STORE_DIR"},
-	}
-	storeFlag = &cli.StringFlag{
-		Name:  "store",
-		Usage: "store `NAME`: My, Root, CA, TrustedPeople, ...",
-		Value: "My",
-	}
-	outputFlag = &cli.StringFlag{
-		Name:    "output",
-		Aliases: []string{"o"},
-		Usage:   "output `FORMAT`: table or json",
-		Value:   "table",
-	}
-	passwordFileFlag = &cli.StringFlag{
-		Name:  "password-file",
-		Usage: "read the PFX password from the first line of `FILE`",
-	}
-	passwordStdinFlag = &cli.BoolFlag{
-		Name:  "password-stdin",
-		Usage: "read the PFX password from standard input",
-	}
-)
+func outputFlag() cli.Flag {
+	return &cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "output `FORMAT`: table or json", Value: "table"}
+}
+
+func passwordFileFlag() cli.Flag {
+	return &cli.StringFlag{Name: "password-file", Usage: "read the PFX password from the first line of `FILE`"}
+}
+
+func passwordStdinFlag() cli.Flag {
+	return &cli.BoolFlag{Name: "password-stdin", Usage: "read the PFX password from standard input"}
+}
 
 func newApp(e *env) *cli.App {
 	h := &handlers{env: e}
@@ -95,7 +64,7 @@ Examples:
    certctl import app.pfx --password-file pw.txt
    certctl list
    certctl show 3A5F0C2B9E8D7A6F5E4D3C2B1A09F8E7D6C5B4A3`,
-		Flags:                []cli.Flag{storeDirFlag, outputFlag},
+		Flags:                []cli.Flag{storeDirFlag(), outputFlag()},
 		Commands:             h.commands(),
 		Reader:               e.stdin,
 		Writer:               e.stdout,
@@ -104,11 +73,11 @@ Examples:
 		EnableBashCompletion: false,
 		ExitErrHandler:       func(*cli.Context, error) {},
 		OnUsageError: func(_ *cli.Context, err error, _ bool) error {
-			return &usageError{err.Error()}
+			return usage(err)
 		},
 		Action: func(c *cli.Context) error {
 			if c.Args().Present() {
-				return &usageError{fmt.Sprintf("unknown command %q", c.Args().First())}
+				return &usageError{msg: fmt.Sprintf("unknown command %q", c.Args().First())}
 			}
 			return cli.ShowAppHelp(c)
 		},
@@ -168,7 +137,7 @@ func outputFormat(c *cli.Context) (string, error) {
 	case "json":
 		return f, nil
 	}
-	return "", &usageError{fmt.Sprintf("--output %q: use table or json", c.String("output"))}
+	return "", &usageError{msg: fmt.Sprintf("--output %q: use table or json", c.String("output"))}
 }
 
 // openByThumbprint parses the THUMBPRINT argument and opens the store to
@@ -186,10 +155,10 @@ func openByThumbprint(c *cli.Context) (certstore.Store, thumbprint.Thumbprint, e
 func wantArgs(c *cli.Context, min, max int, what string) error {
 	n := c.NArg()
 	if n < min {
-		return &usageError{fmt.Sprintf("%s: missing %s", c.Command.Name, what)}
+		return &usageError{msg: fmt.Sprintf("%s: missing %s", c.Command.Name, what)}
 	}
 	if max >= 0 && n > max {
-		return &usageError{fmt.Sprintf("%s: unexpected argument %q (flags may come before or after arguments)", c.Command.Name, c.Args().Get(max))}
+		return &usageError{msg: fmt.Sprintf("%s: unexpected argument %q (flags may come before or after arguments)", c.Command.Name, c.Args().Get(max))}
 	}
 	return nil
 }

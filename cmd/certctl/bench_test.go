@@ -11,7 +11,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -20,8 +19,8 @@ import (
 
 	"github.com/certctl/certctl/certstore"
 	"github.com/certctl/certctl/internal/benchstore"
+	"github.com/certctl/certctl/internal/logintest"
 	"github.com/certctl/certctl/login"
-	"github.com/certctl/certctl/login/logintest"
 	"github.com/certctl/certctl/pfx"
 	"github.com/certctl/certctl/platform"
 	"github.com/certctl/certctl/thumbprint"
@@ -44,11 +43,9 @@ var (
 func benchBinary(b *testing.B) string {
 	b.Helper()
 	benchBinOnce.Do(func() {
-		goTool := filepath.Join(runtime.GOROOT(), "bin", "go")
-		if _, err := os.Stat(goTool); err != nil {
-			if goTool, benchBinErr = exec.LookPath("go"); benchBinErr != nil {
-				return
-			}
+		var goTool string
+		if goTool, benchBinErr = exec.LookPath("go"); benchBinErr != nil {
+			return
 		}
 		dir := filepath.Join(os.TempDir(), "certctl-bench-bin")
 		if benchBinErr = os.MkdirAll(dir, 0o700); benchBinErr != nil {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"net/url"
 	"strings"
@@ -26,7 +27,7 @@ Examples:
 			{
 				Name:   "list",
 				Usage:  "list built-in and registered environments",
-				Flags:  []cli.Flag{outputFlag},
+				Flags:  []cli.Flag{outputFlag()},
 				Action: h.environmentList,
 			},
 			{
@@ -96,7 +97,7 @@ func (h *handlers) environmentAdd(c *cli.Context) error {
 		return err
 	}
 	if c.String("authority-host") == "" || c.String("resource-manager-endpoint") == "" {
-		return &usageError{"environment add: give both --authority-host URL and --resource-manager-endpoint URL"}
+		return &usageError{msg: "environment add: give both --authority-host URL and --resource-manager-endpoint URL"}
 	}
 	dir, err := h.configDir()
 	if err != nil {
@@ -104,6 +105,11 @@ func (h *handlers) environmentAdd(c *cli.Context) error {
 	}
 	e := login.Environment{Name: c.Args().First(), AuthorityHost: c.String("authority-host"), ResourceManager: c.String("resource-manager-endpoint")}
 	if err := login.AddEnvironment(dir, e); err != nil {
+		var ue *login.EndpointURLError
+		if errors.As(err, &ue) {
+			// Say it in the user's terms: the flag that took the URL.
+			err = fmt.Errorf("%s %.200q: %s", endpointFlags[ue.Field], ue.URL, ue.Problem)
+		}
 		return badInput(err)
 	}
 	if e, err = login.FindEnvironment(dir, e.Name); err != nil {
@@ -128,9 +134,17 @@ func (h *handlers) environmentRemove(c *cli.Context) error {
 	return nil
 }
 
+// endpointFlags names the flag of each endpoint field of an environment.
+var endpointFlags = map[string]string{
+	login.FieldAuthorityHost:   "--authority-host",
+	login.FieldResourceManager: "--resource-manager-endpoint",
+}
+
 // environmentFlag picks the cloud.
-var environmentFlag = &cli.StringFlag{
-	Name:  "environment",
-	Usage: fmt.Sprintf("Azure cloud `NAME`: %s, AzureChinaCloud, AzureUSGovernment or one registered with 'certctl environment add'", login.DefaultEnvironment),
-	Value: login.DefaultEnvironment,
+func environmentFlag() cli.Flag {
+	return &cli.StringFlag{
+		Name:  "environment",
+		Usage: fmt.Sprintf("Azure cloud `NAME`: %s, AzureChinaCloud, AzureUSGovernment or one registered with 'certctl environment add'", login.DefaultEnvironment),
+		Value: login.DefaultEnvironment,
+	}
 }

@@ -23,10 +23,18 @@ const (
 	exitNetwork  = 6 // the identity service or Resource Manager could not be reached, failed, or pointed somewhere certctl will not send a credential
 )
 
-// usageError is a mistake in the command line.
-type usageError struct{ msg string }
+// usageError is a mistake in the command line. err, if set, is the
+// library's error behind it, for hints.
+type usageError struct {
+	msg string
+	err error
+}
 
 func (e *usageError) Error() string { return e.msg }
+func (e *usageError) Unwrap() error { return e.err }
+
+// usage makes err a usage error.
+func usage(err error) error { return &usageError{msg: err.Error(), err: err} }
 
 // inputError marks a failure caused by what the user gave (a file, a
 // password, a thumbprint), for exitBadInput.

@@ -47,7 +47,7 @@ Examples:
    certctl export 3A5F0C2B9E8D7A6F5E4D3C2B1A09F8E7D6C5B4A3 --out - --no-key | openssl x509 -noout -text
    certctl export 3A5F0C2B9E8D7A6F5E4D3C2B1A09F8E7D6C5B4A3 --out - --format pfx --password-file pw.txt > app.pfx`,
 		Flags: []cli.Flag{
-			storeFlag, storeDirFlag, passwordFileFlag, passwordStdinFlag,
+			storeFlag(), storeDirFlag(), passwordFileFlag(), passwordStdinFlag(),
 			&cli.StringFlag{Name: "out", Usage: "`FILE` to write, or - for standard output"},
 			&cli.StringFlag{Name: "format", Usage: "`FORMAT` to write: pfx, pem or der (default: pem for .pem and .crt names, der for .cer and .der, pem for standard output, else pfx)"},
 			&cli.BoolFlag{Name: "legacy", Usage: "write a PFX with 3DES and a SHA-1 MAC, for Windows Server 2016 and earlier and Java 8"},
@@ -80,7 +80,7 @@ func exportFormat(c *cli.Context, out string) (string, error) {
 		}
 		return "pfx", nil
 	default:
-		return "", &usageError{fmt.Sprintf("--format %q: use pfx, pem or der", c.String("format"))}
+		return "", &usageError{msg: fmt.Sprintf("--format %q: use pfx, pem or der", c.String("format"))}
 	}
 }
 
@@ -90,7 +90,7 @@ func (h *handlers) exportAction(c *cli.Context) error {
 	}
 	out := c.String("out")
 	if out == "" {
-		return &usageError{"export: missing --out FILE (or --out - for standard output)"}
+		return &usageError{msg: "export: missing --out FILE (or --out - for standard output)"}
 	}
 	toStdout := out == stdoutName
 	format, err := exportFormat(c, out)
@@ -100,12 +100,12 @@ func (h *handlers) exportAction(c *cli.Context) error {
 	legacy := c.Bool("legacy")
 	if legacy && format != "pfx" {
 		if c.String("format") != "" {
-			return &usageError{fmt.Sprintf("--legacy writes a PFX; it cannot be combined with --format %s", format)}
+			return &usageError{msg: fmt.Sprintf("--legacy writes a PFX; it cannot be combined with --format %s", format)}
 		}
-		return &usageError{fmt.Sprintf("--legacy writes a PFX, but --out %s means --format %s; pass --format pfx, or drop --legacy", out, format)}
+		return &usageError{msg: fmt.Sprintf("--legacy writes a PFX, but --out %s means --format %s; pass --format pfx, or drop --legacy", out, format)}
 	}
 	if toStdout && format == "pfx" && h.env.stdoutIsTerminal {
-		return &usageError{"--out - --format pfx: standard output is a terminal, and a PFX is binary; redirect it to a file or a pipe, or give --out FILE"}
+		return &usageError{msg: "--out - --format pfx: standard output is a terminal, and a PFX is binary; redirect it to a file or a pipe, or give --out FILE"}
 	}
 	// A DER file holds one certificate and nothing else.
 	withKey := !c.Bool("no-key") && format != "der"
@@ -249,7 +249,7 @@ func (h *handlers) exportPassword(c *cli.Context, withKey bool) (string, error) 
 	}
 	if c.Bool("no-password") {
 		if given {
-			return "", &usageError{"--no-password writes a PFX without a password; do not also give one"}
+			return "", &usageError{msg: "--no-password writes a PFX without a password; do not also give one"}
 		}
 		return "", nil
 	}
@@ -266,7 +266,7 @@ func (h *handlers) exportPassword(c *cli.Context, withKey bool) (string, error) 
 		if !withKey {
 			return "", nil
 		}
-		return "", &usageError{fmt.Sprintf("a PFX with a private key needs a password: give it with --password-file FILE, --password-stdin or $%s, or pass --no-password", passwordEnv)}
+		return "", &usageError{msg: fmt.Sprintf("a PFX with a private key needs a password: give it with --password-file FILE, --password-stdin or $%s, or pass --no-password", passwordEnv)}
 	}
 	first, err := h.env.readPassword("Password for the new PFX: ")
 	if err != nil {

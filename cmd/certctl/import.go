@@ -41,7 +41,7 @@ Examples:
    certctl import root-ca.crt --store Root
    certctl import intermediates.p7b --store CA`,
 		Flags: []cli.Flag{
-			storeFlag, storeDirFlag, outputFlag, passwordFileFlag, passwordStdinFlag,
+			storeFlag(), storeDirFlag(), outputFlag(), passwordFileFlag(), passwordStdinFlag(),
 			&cli.StringFlag{Name: "key", Usage: "PEM `FILE` with the private key of a PEM certificate"},
 			&cli.BoolFlag{Name: "exportable", Usage: "let the key be exported again (Windows store; file-store keys always are)"},
 		},
@@ -64,7 +64,7 @@ func (h *handlers) importAction(c *cli.Context) error {
 	}
 	keyFile := c.String("key")
 	if keyFile != "" && c.NArg() > 1 {
-		return &usageError{"--key goes with a single certificate FILE"}
+		return &usageError{msg: "--key goes with a single certificate FILE"}
 	}
 
 	// Read and check every file before the store changes, on every core:
@@ -122,26 +122,10 @@ func (h *handlers) importAction(c *cli.Context) error {
 		return err
 	}
 	defer s.Close()
-	progress := h.env.progress("imported", len(bundles))
-	done := make([]certstore.Imported, len(bundles))
-	err = forEach(len(bundles), func(i int) error {
-		res, err := s.Import(bundles[i], certstore.ImportOptions{Exportable: c.Bool("exportable")})
-		if err != nil {
-			return err
-		}
-		done[i] = res
-		progress()
-		return nil
-	})
+	// All or nothing, on every core: a failure takes back the others.
+	opts := certstore.ImportOptions{Exportable: c.Bool("exportable")}
+	done, err := certstore.ImportAll(s, bundles, opts, 0, h.env.progress("imported", len(bundles)))
 	if err != nil {
-		// Leave the store as it was: take back what this command added.
-		for _, d := range done {
-			if d.Added {
-				if rerr := s.Remove(d.Entry.Thumbprint); rerr != nil {
-					h.env.warnf("could not take back %s after the failure: %v", d.Entry.Thumbprint, rerr)
-				}
-			}
-		}
 		return err
 	}
 

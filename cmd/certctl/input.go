@@ -12,6 +12,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/certctl/certctl/internal/lines"
 	"github.com/certctl/certctl/pfx"
 	"github.com/certctl/certctl/platform"
 )
@@ -59,7 +60,7 @@ func readSecretFile(e *env, flag, path string) (string, error) {
 	if err := checkSecretFile(e, flag, path, fi); err != nil {
 		return "", err
 	}
-	return firstLine(string(data)), nil
+	return lines.First(string(data)), nil
 }
 
 // checkSecretFile refuses a file holding a secret or key that another
@@ -106,7 +107,7 @@ func (p *passwordReader) explicit() (string, bool, error) {
 	p.read = true
 	file, stdin := p.c.String("password-file"), p.c.Bool("password-stdin")
 	if file != "" && stdin {
-		return "", false, &usageError{"use either --password-file or --password-stdin, not both"}
+		return "", false, &usageError{msg: "use either --password-file or --password-stdin, not both"}
 	}
 	var err error
 	switch {
@@ -143,23 +144,15 @@ func readStdinSecret(e *env, flag string) (string, error) {
 	if err != nil && !errors.Is(err, io.EOF) {
 		return "", fmt.Errorf("%s: %w", flag, err)
 	}
-	if len(firstLine(line)) > platform.MaxSecretSize {
+	if len(lines.First(line)) > platform.MaxSecretSize {
 		return "", badInput(fmt.Errorf("%s: the first line of standard input is longer than %d KiB, which no secret is", flag, platform.MaxSecretSize>>10))
 	}
-	return firstLine(line), nil
+	return lines.First(line), nil
 }
 
 func lookupEnv(e *env, name string) (string, bool) {
 	v := e.getenv(name)
 	return v, v != ""
-}
-
-// firstLine is s up to its first line break, which editors and echo add.
-func firstLine(s string) string {
-	if i := strings.IndexAny(s, "\r\n"); i >= 0 {
-		return s[:i]
-	}
-	return s
 }
 
 // contents reads a certificate file of any format, with its key if it has

@@ -10,6 +10,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/certctl/certctl/certstore"
+	"github.com/certctl/certctl/thumbprint"
 )
 
 func (h *handlers) listCommand() *cli.Command {
@@ -24,16 +25,35 @@ Examples:
    certctl list --store Root --output json
    certctl list --expiring-within 30d`,
 		Flags: []cli.Flag{
-			storeFlag, storeDirFlag, outputFlag,
+			storeFlag(), storeDirFlag(), outputFlag(),
 			&cli.StringFlag{Name: "expiring-within", Usage: "only certificates that expire within `DURATION` (30d, 12h, 2w)"},
 		},
 		Action: h.listAction,
 	}
 }
 
+// listedJSON is one certificate in 'list --output json'. Scripts read
+// these names: they never change.
 type listedJSON struct {
-	certstore.Entry
-	DaysLeft int `json:"daysLeft"`
+	Thumbprint    thumbprint.Thumbprint `json:"thumbprint"`
+	Subject       string                `json:"subject"`
+	Issuer        string                `json:"issuer"`
+	SerialNumber  string                `json:"serialNumber"`
+	NotBefore     time.Time             `json:"notBefore"`
+	NotAfter      time.Time             `json:"notAfter"`
+	HasPrivateKey bool                  `json:"hasPrivateKey"`
+	KeyAlgorithm  string                `json:"keyAlgorithm"`
+	File          string                `json:"file,omitempty"`
+	DaysLeft      int                   `json:"daysLeft"`
+}
+
+func newListedJSON(e certstore.Entry, now time.Time) listedJSON {
+	return listedJSON{
+		Thumbprint: e.Thumbprint, Subject: e.Subject, Issuer: e.Issuer,
+		SerialNumber: e.SerialNumber, NotBefore: e.NotBefore, NotAfter: e.NotAfter,
+		HasPrivateKey: e.HasPrivateKey, KeyAlgorithm: e.KeyAlgorithm, File: e.File,
+		DaysLeft: e.DaysLeft(now),
+	}
 }
 
 func (h *handlers) listAction(c *cli.Context) error {
@@ -44,7 +64,7 @@ func (h *handlers) listAction(c *cli.Context) error {
 	var within time.Duration
 	if v := c.String("expiring-within"); v != "" {
 		if within, err = parseDays(v); err != nil {
-			return &usageError{fmt.Sprintf("--expiring-within %q: %v", v, err)}
+			return &usageError{msg: fmt.Sprintf("--expiring-within %q: %v", v, err)}
 		}
 	}
 	s, err := openStore(c)
@@ -78,7 +98,7 @@ func (h *handlers) listAction(c *cli.Context) error {
 	if format == "json" {
 		out := make([]listedJSON, len(entries))
 		for i, e := range entries {
-			out[i] = listedJSON{Entry: e, DaysLeft: e.DaysLeft(now)}
+			out[i] = newListedJSON(e, now)
 		}
 		return writeJSONList(h.env.stdout, out)
 	}

@@ -41,9 +41,9 @@ Examples:
 			&cli.StringFlag{Name: "tenant", Aliases: []string{"t"}, Usage: "tenant `ID` or domain", EnvVars: []string{"AZURE_TENANT_ID"}},
 			&cli.StringFlag{Name: "application-id", Usage: "application (client) `ID` of the service principal", EnvVars: []string{"AZURE_CLIENT_ID"}},
 			&cli.StringFlag{Name: "thumbprint", Usage: "`THUMBPRINT` of the certificate in the store"},
-			storeFlag, storeDirFlag,
+			storeFlag(), storeDirFlag(),
 			&cli.StringFlag{Name: "certificate-path", Usage: "PFX or PEM `FILE` with the certificate and key (--thumbprint wins when both are given)", EnvVars: []string{"AZURE_CLIENT_CERTIFICATE_PATH"}},
-			passwordFileFlag, passwordStdinFlag,
+			passwordFileFlag(), passwordStdinFlag(),
 			&cli.BoolFlag{Name: "send-certificate-chain", Usage: "send the certificate chain (x5c), for subject name and issuer registration"},
 			&cli.BoolFlag{Name: "client-secret-stdin", Usage: "read the client secret from standard input"},
 			&cli.StringFlag{Name: "client-secret-file", Usage: "read the client secret from the first line of `FILE`"},
@@ -53,7 +53,7 @@ Examples:
 			&cli.StringFlag{Name: "object-id", Usage: "object `ID` of a user-assigned managed identity"},
 			&cli.StringFlag{Name: "federated-token-file", Usage: "`FILE` with a federated (OIDC) token, for workload identity", EnvVars: []string{"AZURE_FEDERATED_TOKEN_FILE"}},
 			&cli.BoolFlag{Name: "use-device-code", Usage: "sign in a person with a device code"},
-			environmentFlag, outputFlag,
+			environmentFlag(), outputFlag(),
 			&cli.DurationFlag{Name: "timeout", Usage: "give up after `DURATION` (interactive sign-ins get 10 minutes)", Value: time.Minute},
 		},
 		Action: h.loginAction,
@@ -67,7 +67,7 @@ func (h *handlers) chooseMethod(c *cli.Context) (login.Method, error) {
 	cert := c.String("thumbprint") != "" || c.String("certificate-path") != ""
 	switch {
 	case identity && sp:
-		return "", &usageError{"use either --identity or --service-principal, not both"}
+		return "", &usageError{msg: "use either --identity or --service-principal, not both"}
 	case identity:
 		return login.MethodManagedIdentity, nil
 	case sp && cert:
@@ -77,13 +77,13 @@ func (h *handlers) chooseMethod(c *cli.Context) (login.Method, error) {
 	case c.String("federated-token-file") != "" && !c.Bool("use-device-code"):
 		return login.MethodWorkloadIdentity, nil
 	case sp:
-		return "", &usageError{"--service-principal needs a credential: --thumbprint, --certificate-path, a client secret (--client-secret-stdin, --client-secret-file or $AZURE_CLIENT_SECRET) or --federated-token-file"}
+		return "", &usageError{msg: "--service-principal needs a credential: --thumbprint, --certificate-path, a client secret (--client-secret-stdin, --client-secret-file or $AZURE_CLIENT_SECRET) or --federated-token-file"}
 	case c.Bool("use-device-code"):
 		return login.MethodDeviceCode, nil
 	case h.env.readPassword != nil: // a terminal is attached
 		return login.MethodBrowser, nil
 	}
-	return "", &usageError{"no sign-in method given and no terminal for an interactive sign-in: use --service-principal with --thumbprint, --certificate-path or a client secret; --identity; --federated-token-file; or --use-device-code"}
+	return "", &usageError{msg: "no sign-in method given and no terminal for an interactive sign-in: use --service-principal with --thumbprint, --certificate-path or a client secret; --identity; --federated-token-file; or --use-device-code"}
 }
 
 func (h *handlers) secretGiven(c *cli.Context) bool {
@@ -95,7 +95,7 @@ func (h *handlers) secretGiven(c *cli.Context) bool {
 func (h *handlers) readSecret(c *cli.Context, file string) (secret string, err error) {
 	switch {
 	case c.Bool("client-secret-stdin") && file != "":
-		return "", &usageError{"use either --client-secret-stdin or --client-secret-file, not both"}
+		return "", &usageError{msg: "use either --client-secret-stdin or --client-secret-file, not both"}
 	case c.Bool("client-secret-stdin"):
 		secret, err = readStdinSecret(h.env, "--client-secret-stdin")
 	case file != "":
@@ -109,34 +109,22 @@ func (h *handlers) readSecret(c *cli.Context, file string) (secret string, err e
 	return secret, err
 }
 
-// resolveCertificate finds the certificate to sign in with: in the store by
-// thumbprint, or in a file.
-func (h *handlers) resolveCertificate(c *cli.Context, storeName, storeDir, tpText, path string) (certstore.Identity, error) {
-	if path != "" {
-		data, fi, err := readInputFile(path)
-		if err != nil {
-			return nil, err
-		}
-		if err := checkSecretFile(h.env, "--certificate-path", path, fi); err != nil {
-			return nil, err
-		}
-		pr := &passwordReader{c: c, e: h.env, envNames: []string{passwordEnv, "AZURE_CLIENT_CERTIFICATE_PASSWORD"}}
-		b, err := pr.decode(path, data)
-		if err != nil {
-			return nil, err
-		}
-		return certstore.BundleIdentity(b), nil
-	}
-	tp, err := thumbprint.Parse(tpText)
+// certificateFile reads the certificate to sign in with from a PFX or PEM
+// file, with the password options of import.
+func (h *handlers) certificateFile(c *cli.Context, path string) (certstore.Identity, error) {
+	data, fi, err := readInputFile(path)
 	if err != nil {
 		return nil, err
 	}
-	s, err := certstore.Open(storeName, certstore.Options{Dir: storeDir})
+	if err := checkSecretFile(h.env, "--certificate-path", path, fi); err != nil {
+		return nil, err
+	}
+	pr := &passwordReader{c: c, e: h.env, envNames: []string{passwordEnv, "AZURE_CLIENT_CERTIFICATE_PASSWORD"}}
+	b, err := pr.decode(path, data)
 	if err != nil {
 		return nil, err
 	}
-	defer s.Close()
-	return s.Find(tp)
+	return certstore.BundleIdentity(b), nil
 }
 
 func (h *handlers) loginAction(c *cli.Context) error {
@@ -154,7 +142,7 @@ func (h *handlers) loginAction(c *cli.Context) error {
 	}
 	envr, err := login.FindEnvironment(dir, c.String("environment"))
 	if err != nil {
-		return &usageError{err.Error()}
+		return usage(err)
 	}
 	saved, err := contextFromFlags(c, method, envr)
 	if err != nil {
@@ -202,16 +190,16 @@ func contextFromFlags(c *cli.Context, method login.Method, envr login.Environmen
 	}
 	if saved.Tenant != "" {
 		if err := login.ValidateTenant(saved.Tenant); err != nil {
-			return nil, &usageError{"--tenant " + err.Error()}
+			return nil, &usageError{msg: "--tenant " + err.Error()}
 		}
 	}
 	switch method {
 	case login.MethodCertificate, login.MethodSecret, login.MethodWorkloadIdentity:
 		if saved.Tenant == "" {
-			return nil, &usageError{"a service principal sign-in needs --tenant (or $AZURE_TENANT_ID)"}
+			return nil, &usageError{msg: "a service principal sign-in needs --tenant (or $AZURE_TENANT_ID)"}
 		}
 		if saved.ClientID == "" {
-			return nil, &usageError{"a service principal sign-in needs --application-id (or $AZURE_CLIENT_ID)"}
+			return nil, &usageError{msg: "a service principal sign-in needs --application-id (or $AZURE_CLIENT_ID)"}
 		}
 	case login.MethodManagedIdentity:
 		saved.ClientID = c.String("client-id")
@@ -245,22 +233,12 @@ func contextFromFlags(c *cli.Context, method login.Method, envr login.Environmen
 // from where the context says it is: the certificate from its store or
 // file, the secret from its file, stdin or $AZURE_CLIENT_SECRET.
 func (h *handlers) options(c *cli.Context, saved *login.Context, envr login.Environment) (login.Options, error) {
-	opts := login.Options{
-		Method: saved.Method, Environment: envr, Tenant: saved.Tenant, ClientID: saved.ClientID,
-		SendChain:                 saved.SendCertificateChain,
-		ManagedIdentityResourceID: saved.ManagedIdentityResourceID,
-		ManagedIdentityObjectID:   saved.ManagedIdentityObjectID,
-		FederatedTokenFile:        saved.FederatedTokenFile,
-		DeviceCodePrompt:          func(msg string) { h.env.infof("%s", msg) },
-		Now:                       h.env.now,
-	}
-	var err error
-	switch saved.Method {
-	case login.MethodCertificate:
-		opts.Identity, err = h.resolveCertificate(c, saved.Store, saved.StoreDir, saved.Thumbprint, saved.CertificatePath)
-	case login.MethodSecret:
-		opts.Secret, err = h.readSecret(c, saved.SecretFile)
-	}
+	opts, err := saved.Options(envr, login.Sources{
+		CertificateFile: func(path string) (certstore.Identity, error) { return h.certificateFile(c, path) },
+		Secret:          func(file string) (string, error) { return h.readSecret(c, file) },
+	})
+	opts.DeviceCodePrompt = func(msg string) { h.env.infof("%s", msg) }
+	opts.Now = h.env.now
 	return opts, err
 }
 

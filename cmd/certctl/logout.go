@@ -46,7 +46,7 @@ func (h *handlers) contextCommand() *cli.Command {
 
 Example:
    certctl context show --output json`,
-			Flags:  []cli.Flag{outputFlag},
+			Flags:  []cli.Flag{outputFlag()},
 			Action: h.contextShowAction,
 		}},
 	}

@@ -20,8 +20,8 @@ import (
 
 	"github.com/rogpeppe/go-internal/testscript"
 
+	"github.com/certctl/certctl/internal/logintest"
 	"github.com/certctl/certctl/internal/testcert"
-	"github.com/certctl/certctl/login/logintest"
 	"github.com/certctl/certctl/pfx"
 )
 

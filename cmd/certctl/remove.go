@@ -15,7 +15,7 @@ may need it again.
 Examples:
    certctl remove 3A5F0C2B9E8D7A6F5E4D3C2B1A09F8E7D6C5B4A3
    certctl remove 3A5F0C2B9E8D7A6F5E4D3C2B1A09F8E7D6C5B4A3 --store TrustedPeople`,
-		Flags:  []cli.Flag{storeFlag, storeDirFlag},
+		Flags:  []cli.Flag{storeFlag(), storeDirFlag()},
 		Action: h.removeAction,
 	}
 }

@@ -16,8 +16,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/certctl/certctl/internal/logintest"
 	"github.com/certctl/certctl/internal/testcert"
-	"github.com/certctl/certctl/login/logintest"
 	"github.com/certctl/certctl/pfx"
 	"github.com/certctl/certctl/thumbprint"
 )

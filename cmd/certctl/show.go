@@ -25,7 +25,7 @@ chain stored with it.
 Examples:
    certctl show 3A5F0C2B9E8D7A6F5E4D3C2B1A09F8E7D6C5B4A3
    certctl show "3a 5f 0c 2b ..." --output json`,
-		Flags:  []cli.Flag{storeFlag, storeDirFlag, outputFlag},
+		Flags:  []cli.Flag{storeFlag(), storeDirFlag(), outputFlag()},
 		Action: h.showAction,
 	}
 }

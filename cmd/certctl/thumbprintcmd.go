@@ -22,7 +22,7 @@ Examples:
    certctl thumbprint app.pfx --password-file pw.txt
    certctl thumbprint cert.pem --output json
    certctl export 3A5F0C2B9E8D7A6F5E4D3C2B1A09F8E7D6C5B4A3 --out - --no-key | certctl thumbprint -`,
-		Flags:  []cli.Flag{outputFlag, passwordFileFlag, passwordStdinFlag},
+		Flags:  []cli.Flag{outputFlag(), passwordFileFlag(), passwordStdinFlag()},
 		Action: h.thumbprintAction,
 	}
 }
@@ -44,7 +44,7 @@ func (h *handlers) thumbprintAction(c *cli.Context) error {
 	var data []byte
 	if path == stdinArg {
 		if c.Bool("password-stdin") {
-			return &usageError{"thumbprint -: standard input holds the file, so it cannot also hold the password (--password-stdin); use --password-file FILE or $" + passwordEnv}
+			return &usageError{msg: "thumbprint -: standard input holds the file, so it cannot also hold the password (--password-stdin); use --password-file FILE or $" + passwordEnv}
 		}
 		name = stdinName
 		data, err = readStdinInput(h.env)

@@ -28,7 +28,7 @@ Examples:
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "scope", Usage: "`SCOPE` of the token (default: Resource Manager's /.default)"},
 			&cli.BoolFlag{Name: "client-secret-stdin", Usage: "read the client secret from standard input"},
-			passwordFileFlag, passwordStdinFlag, outputFlag,
+			passwordFileFlag(), passwordStdinFlag(), outputFlag(),
 			&cli.DurationFlag{Name: "timeout", Usage: "give up after `DURATION`", Value: time.Minute},
 		},
 		Action: h.tokenAction,
@@ -53,7 +53,7 @@ func (h *handlers) tokenAction(c *cli.Context) error {
 		return err
 	}
 	if saved.Method.Interactive() && h.env.readPassword == nil {
-		return &usageError{"the saved sign-in is interactive and certctl keeps no tokens, so it must ask again, but there is no terminal: sign in with a service principal or managed identity for scripts"}
+		return &usageError{msg: "the saved sign-in is interactive and certctl keeps no tokens, so it must ask again, but there is no terminal: sign in with a service principal or managed identity for scripts"}
 	}
 	envr, err := login.FindEnvironment(dir, saved.Environment)
 	if errors.Is(err, login.ErrUnknownEnvironment) {

@@ -17,12 +17,8 @@
 package benchstore
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/rsa"
+	"crypto"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"errors"
 	"fmt"
 	"io"
@@ -39,6 +35,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/certctl/certctl/internal/testcert"
 	"github.com/certctl/certctl/pfx"
 	"github.com/certctl/certctl/thumbprint"
 )
@@ -59,35 +56,20 @@ const ImportPassword = "certctl-bench"
 
 var (
 	keysOnce sync.Once
-	leafKey  *rsa.PrivateKey
-	caKey    *ecdsa.PrivateKey
-	caCert   *x509.Certificate
+	leafKey  crypto.Signer
+	ca       *pfx.Bundle
 	keysErr  error
 )
 
 func keys() error {
 	keysOnce.Do(func() {
-		if leafKey, keysErr = rsa.GenerateKey(rand.Reader, 2048); keysErr != nil {
+		if leafKey, keysErr = testcert.NewKey("rsa"); keysErr != nil {
 			return
 		}
-		if caKey, keysErr = ecdsa.GenerateKey(elliptic.P256(), rand.Reader); keysErr != nil {
-			return
-		}
-		tmpl := &x509.Certificate{
-			SerialNumber:          big.NewInt(1),
-			Subject:               pkix.Name{CommonName: "certctl bench CA"},
-			NotBefore:             time.Now().Add(-time.Hour),
-			NotAfter:              time.Now().Add(10 * 365 * 24 * time.Hour),
-			KeyUsage:              x509.KeyUsageCertSign,
-			BasicConstraintsValid: true,
-			IsCA:                  true,
-		}
-		der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, caKey.Public(), caKey)
-		if err != nil {
-			keysErr = err
-			return
-		}
-		caCert, keysErr = x509.ParseCertificate(der)
+		ca, keysErr = testcert.New("certctl bench CA", testcert.Options{
+			Key: "ecdsa", Serial: big.NewInt(1),
+			NotAfter: time.Now().Add(10 * 365 * 24 * time.Hour),
+		})
 	})
 	return keysErr
 }
@@ -97,24 +79,17 @@ func bundle(prefix string, i int) (*pfx.Bundle, error) {
 	if err := keys(); err != nil {
 		return nil, err
 	}
-	tmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(int64(i) + 1000),
-		Subject:               pkix.Name{CommonName: fmt.Sprintf("certctl %s %06d", prefix, i), Organization: []string{"certctl benchmarks"}},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(5 * 365 * 24 * time.Hour),
-		KeyUsage:              x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
-		BasicConstraintsValid: true,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, caCert, leafKey.Public(), caKey)
+	b, err := testcert.New(fmt.Sprintf("certctl %s %06d", prefix, i), testcert.Options{
+		Signer: leafKey, Parent: ca, Serial: big.NewInt(int64(i) + 1000),
+		Organization: []string{"certctl benchmarks"},
+		NotAfter:     time.Now().Add(5 * 365 * 24 * time.Hour),
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
+	})
 	if err != nil {
 		return nil, err
 	}
-	leaf, err := x509.ParseCertificate(der)
-	if err != nil {
-		return nil, err
-	}
-	return &pfx.Bundle{Leaf: leaf, Key: leafKey}, nil
+	b.Chain = nil // the leaves are stored alone, as before
+	return b, nil
 }
 
 // parallel runs f(0) ... f(n-1) on every core and returns the first error.

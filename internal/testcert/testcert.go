@@ -1,15 +1,19 @@
-// Package testcert mints certificates and keys for tests.
+// Package testcert mints certificates and keys for tests and benchmarks:
+// the one certificate minter of the project's tests.
 package testcert
 
 import (
 	"crypto"
 	"crypto/ecdsa"
+	"crypto/ed25519"
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"fmt"
 	"math/big"
+	"net"
 	"testing"
 	"time"
 
@@ -19,37 +23,55 @@ import (
 // Options shape a minted certificate; the zero value is an RSA 2048
 // self-signed CA certificate valid from an hour ago for 90 days.
 type Options struct {
-	// Key is "rsa" (default), "ecdsa" (P-256) or "ecdsa-p384".
+	// Key is "rsa" (default), "ecdsa" (P-256), "ecdsa-p384" or "ed25519".
 	Key string
-	// Parent signs the certificate; nil makes it self-signed.
+	// Signer is the certificate's key, instead of a new one of kind Key:
+	// a renewal with the same key, or many certificates that share one.
+	Signer crypto.Signer
+	// Parent signs the certificate; nil makes it self-signed, and a CA.
 	Parent *pfx.Bundle
+	// Serial is the serial number; nil picks a random one.
+	Serial *big.Int
+	// Organization goes into the subject after CN.
+	Organization []string
 	// NotBefore and NotAfter override the validity period.
 	NotBefore, NotAfter time.Time
-	// DNSNames and EmailAddresses become subject alternative names.
-	DNSNames, EmailAddresses []string
+	// DNSNames, IPAddresses and EmailAddresses become subject alternative
+	// names.
+	DNSNames       []string
+	IPAddresses    []net.IP
+	EmailAddresses []string
+	// ExtKeyUsage lists the extended key usages; none by default.
+	ExtKeyUsage []x509.ExtKeyUsage
 }
 
-// Mint makes a certificate with subject CN=cn, its key and its chain.
+// Mint makes a certificate with subject CN=cn, its key and its chain, and
+// fails the test if it cannot.
 func Mint(t testing.TB, cn string, o Options) *pfx.Bundle {
 	t.Helper()
-	var key crypto.Signer
-	var err error
-	switch o.Key {
-	case "", "rsa":
-		key, err = rsa.GenerateKey(rand.Reader, 2048)
-	case "ecdsa":
-		key, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	case "ecdsa-p384":
-		key, err = ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
-	default:
-		t.Fatalf("testcert: unknown key kind %q", o.Key)
-	}
+	b, err := New(cn, o)
 	if err != nil {
 		t.Fatal(err)
 	}
-	serial, err := rand.Int(rand.Reader, big.NewInt(1<<62))
-	if err != nil {
-		t.Fatal(err)
+	return b
+}
+
+// New is Mint for code without a testing.TB, such as a benchmark's
+// store builder.
+func New(cn string, o Options) (*pfx.Bundle, error) {
+	key := o.Signer
+	if key == nil {
+		var err error
+		if key, err = NewKey(o.Key); err != nil {
+			return nil, err
+		}
+	}
+	serial := o.Serial
+	if serial == nil {
+		var err error
+		if serial, err = rand.Int(rand.Reader, big.NewInt(1<<62)); err != nil {
+			return nil, err
+		}
 	}
 	if o.NotBefore.IsZero() {
 		o.NotBefore = time.Now().Add(-time.Hour)
@@ -59,13 +81,15 @@ func Mint(t testing.TB, cn string, o Options) *pfx.Bundle {
 	}
 	tmpl := &x509.Certificate{
 		SerialNumber:          serial,
-		Subject:               pkix.Name{CommonName: cn},
+		Subject:               pkix.Name{CommonName: cn, Organization: o.Organization},
 		NotBefore:             o.NotBefore,
 		NotAfter:              o.NotAfter,
 		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
+		ExtKeyUsage:           o.ExtKeyUsage,
 		BasicConstraintsValid: true,
 		IsCA:                  o.Parent == nil,
 		DNSNames:              o.DNSNames,
+		IPAddresses:           o.IPAddresses,
 		EmailAddresses:        o.EmailAddresses,
 	}
 	issuer, signer := tmpl, key
@@ -76,11 +100,28 @@ func Mint(t testing.TB, cn string, o Options) *pfx.Bundle {
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, issuer, key.Public(), signer)
 	if err != nil {
-		t.Fatal(err)
+		return nil, fmt.Errorf("testcert: %w", err)
 	}
 	cert, err := x509.ParseCertificate(der)
 	if err != nil {
-		t.Fatal(err)
+		return nil, fmt.Errorf("testcert: %w", err)
 	}
-	return &pfx.Bundle{Leaf: cert, Key: key, Chain: chain}
+	return &pfx.Bundle{Leaf: cert, Key: key, Chain: chain}, nil
+}
+
+// NewKey makes a key of kind "rsa" (2048 bits, also for ""), "ecdsa"
+// (P-256), "ecdsa-p384" or "ed25519".
+func NewKey(kind string) (crypto.Signer, error) {
+	switch kind {
+	case "", "rsa":
+		return rsa.GenerateKey(rand.Reader, 2048)
+	case "ecdsa":
+		return ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	case "ecdsa-p384":
+		return ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
+	case "ed25519":
+		_, key, err := ed25519.GenerateKey(rand.Reader)
+		return key, err
+	}
+	return nil, fmt.Errorf("testcert: unknown key kind %q", kind)
 }

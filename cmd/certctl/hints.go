@@ -1,0 +1,82 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/certctl/certctl/certstore"
+	"github.com/certctl/certctl/login"
+	"github.com/certctl/certctl/platform"
+)
+
+// This file is the one place where what the libraries report (typed errors
+// with codes and facts) becomes advice that names certctl's flags and
+// commands. The libraries never name them.
+
+func printError(w io.Writer, err error) {
+	fmt.Fprintf(w, "certctl: error: %s\n", escapeText(err.Error()))
+	for _, h := range hints(err) {
+		fmt.Fprintf(w, "certctl: hint: %s\n", escapeText(h))
+	}
+}
+
+// hints suggests the fix for errors whose message alone does not.
+func hints(err error) []string {
+	var (
+		ue *usageError
+		se *login.SignInError
+		ce *login.ContextError
+	)
+	switch {
+	case errors.Is(err, platform.ErrNoHome):
+		return []string{"set CERTCTL_STORE_DIR or pass --store-dir to say where the store lives, and CERTCTL_CONFIG_DIR for the sign-in context"}
+	case errors.Is(err, certstore.ErrNotFound):
+		return []string{"'certctl list' shows the thumbprints in the store; use --store to look in another store"}
+	case errors.Is(err, certstore.ErrNotExportable):
+		return []string{"Windows releases a key only if it was imported with --exportable (Import-PfxCertificate -Exportable); --no-key exports the certificate alone"}
+	case errors.Is(err, certstore.ErrNoStoreDir):
+		return []string{"on Windows leave --store-dir and CERTCTL_STORE_DIR unset"}
+	case errors.Is(err, login.ErrNoContext):
+		return []string{"sign in first with 'certctl login'"}
+	case errors.Is(err, login.ErrUnknownEnvironment):
+		return []string{"'certctl environment list' shows the environments; 'certctl environment add' registers another"}
+	case errors.As(err, &se):
+		if h := aadstsHints[se.Code]; h != "" {
+			return []string{h}
+		}
+	case errors.As(err, new(*login.NetworkError)):
+		return []string{"check the network, a proxy (HTTPS_PROXY) and --environment"}
+	case errors.As(err, &ce) && !errors.Is(err, platform.ErrUnsafePermissions):
+		return []string{"run 'certctl logout' and sign in again"}
+	case errors.As(err, &ue):
+		return []string{"run 'certctl help' or 'certctl COMMAND --help' for usage"}
+	}
+	return nil
+}
+
+// aadstsHints say what to do about the Entra ID refusals people meet most,
+// by AADSTS code.
+var aadstsHints = map[int]string{
+	700027:  "the certificate is not registered on the application: upload its public part (certctl export THUMBPRINT --out app.crt --no-key) under Certificates & secrets of the app registration",
+	7000215: "the client secret is wrong: check that you passed the secret's value, not its id, or create a new secret",
+	7000222: "the client secret has expired: create a new one under Certificates & secrets of the app registration",
+	700016:  "no application with that id in the tenant: check --application-id and --tenant, and that the app is registered in this tenant",
+	90002:   "the tenant does not exist: check --tenant (a tenant id or a domain such as contoso.onmicrosoft.com) and --environment",
+	900023:  "the tenant is not a valid tenant id or domain: check --tenant",
+	700024:  "the client assertion is not within its valid time range: check the machine's clock",
+	50011:   "the redirect URI is not registered for the application",
+	50012:   "the assertion was refused: its signature, audience or certificate does not match what the application has registered",
+	7000112: "the application is disabled in the tenant",
+	700082:  "the refresh token expired: sign in again",
+	50076:   "multi-factor authentication is required: sign in interactively",
+	53003:   "blocked by Conditional Access policy",
+	50196:   "Entra ID is throttling or temporarily unavailable: wait a minute and try again",
+	70021:   "no federated identity credential on the application matches the token's issuer, subject and audience",
+	700211:  "the federated token's issuer is not registered on the application",
+	700212:  "the federated token's audience is not the one registered on the application (usually api://AzureADTokenExchange)",
+	700213:  "the federated token's subject is not the one registered on the application",
+	7000272: "the federated token has expired: get a fresh one from the identity provider",
+	50034:   "the user account does not exist in this tenant",
+	50126:   "the user name or password is wrong",
+}
