@@ -1,18 +1,14 @@
 package login
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io/fs"
-	"os"
 	"path/filepath"
 	"strings"
 	"time"
 	"unicode/utf8"
 
 	"github.com/certctl/certctl/certstore"
-	"github.com/certctl/certctl/platform"
 	"github.com/certctl/certctl/thumbprint"
 )
 
@@ -27,6 +23,12 @@ const (
 	MethodWorkloadIdentity Method = "WorkloadIdentity"
 	MethodDeviceCode       Method = "DeviceCode"
 	MethodBrowser          Method = "Browser"
+	// MethodRefreshToken redeems a refresh token kept in a file (the
+	// Secure Application Model), as a confidential client when the
+	// context names a certificate or secret.
+	MethodRefreshToken Method = "RefreshToken"
+	// MethodAccessToken uses an access token the user gave, as it is.
+	MethodAccessToken Method = "AccessToken"
 )
 
 // Interactive reports whether the method needs a person.
@@ -43,6 +45,9 @@ type Subscription struct {
 // 'certctl token' can get tokens again. It says where the key or secret
 // lives, never what it is: no secret, token or key is ever stored in it.
 type Context struct {
+	// Name is the context's name: given at sign-in, or made of the
+	// account, tenant and environment (DefaultContextName).
+	Name        string `json:"name,omitempty"`
 	Method      Method `json:"method"`
 	Environment string `json:"environment"`
 	Tenant      string `json:"tenant"`
@@ -62,72 +67,35 @@ type Context struct {
 	// file; otherwise 'certctl token' reads it from AZURE_CLIENT_SECRET or
 	// stdin again.
 	SecretFile string `json:"secretFile,omitempty"`
+	// ClientSecret says that the application of a refresh-token sign-in
+	// authenticates with a client secret (from SecretFile, or given again).
+	ClientSecret bool `json:"clientSecret,omitempty"`
 
 	ManagedIdentityResourceID string `json:"managedIdentityResourceId,omitempty"`
 	ManagedIdentityObjectID   string `json:"managedIdentityObjectId,omitempty"`
 
 	FederatedTokenFile string `json:"federatedTokenFile,omitempty"`
 
+	// RefreshTokenFile holds the refresh token of a refresh-token sign-in;
+	// AccessTokenFile the token of an access-token sign-in, when it came
+	// from a file. Never the tokens themselves.
+	RefreshTokenFile string `json:"refreshTokenFile,omitempty"`
+	AccessTokenFile  string `json:"accessTokenFile,omitempty"`
+
 	Subscription *Subscription `json:"subscription,omitempty"`
 	SignedInAt   time.Time     `json:"signedInAt"`
 }
 
-// ContextFile is the context's file name in the config folder.
-const ContextFile = "context.json"
-
 // ErrNoContext means nobody has signed in (or the context was removed).
 var ErrNoContext = errors.New("not signed in")
 
-// ErrMalformed is matched by the error of a settings file (the context,
+// ErrMalformed is matched by the error of a settings file (the contexts,
 // registered environments) that is not what certctl writes: not JSON, too
 // large, or a field that fails the checks it had when it was saved.
 var ErrMalformed = errors.New("malformed settings file")
 
-// maxConfigSize caps a settings file; real ones are a few hundred bytes.
+// maxConfigSize caps a settings file; real ones are a few KiB.
 const maxConfigSize = 1 << 20
-
-// SaveContext writes c to configDir with mode 0600, replacing the old one
-// atomically. It refuses a context that LoadContext would refuse.
-func SaveContext(configDir string, c *Context) error {
-	if err := c.Validate(); err != nil {
-		return fmt.Errorf("save sign-in context: %w", err)
-	}
-	data, err := json.MarshalIndent(c, "", "  ")
-	if err != nil {
-		return err
-	}
-	if err := platform.WriteConfigFile(configDir, ContextFile, append(data, '\n')); err != nil {
-		return fmt.Errorf("save sign-in context: %w", err)
-	}
-	return nil
-}
-
-// LoadContext reads the context, or fails with ErrNoContext. The file is
-// trusted only if no other user could have written it (an error matching
-// platform.ErrUnsafePermissions otherwise), and every field is checked
-// again (ErrMalformed). A context that is there but cannot be used fails
-// with a *ContextError.
-func LoadContext(configDir string) (*Context, error) {
-	path := filepath.Join(configDir, ContextFile)
-	data, err := platform.ReadConfigFile(configDir, ContextFile, maxConfigSize)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("%w: no sign-in context in %s", ErrNoContext, configDir)
-	}
-	if errors.Is(err, platform.ErrNotRegular) || errors.Is(err, platform.ErrTooLarge) {
-		return nil, &ContextError{Path: path, Err: fmt.Errorf("%w: %w", ErrMalformed, err)}
-	}
-	if err != nil {
-		return nil, &ContextError{Path: path, Err: err}
-	}
-	var c Context
-	if err := json.Unmarshal(data, &c); err != nil {
-		return nil, &ContextError{Path: path, Err: fmt.Errorf("%w: %w", ErrMalformed, err)}
-	}
-	if err := c.Validate(); err != nil {
-		return nil, &ContextError{Path: path, Err: err}
-	}
-	return &c, nil
-}
 
 // ContextError is a saved context that is there but cannot be used.
 type ContextError struct {
@@ -145,7 +113,8 @@ func (e *ContextError) Unwrap() error { return e.Err }
 func (c *Context) Validate() error {
 	bad := func(field, why string) error { return fmt.Errorf("%w: %s %s", ErrMalformed, field, why) }
 	switch c.Method {
-	case MethodCertificate, MethodSecret, MethodManagedIdentity, MethodWorkloadIdentity, MethodDeviceCode, MethodBrowser:
+	case MethodCertificate, MethodSecret, MethodManagedIdentity, MethodWorkloadIdentity, MethodDeviceCode, MethodBrowser,
+		MethodRefreshToken, MethodAccessToken:
 	default:
 		return bad("method", fmt.Sprintf("%.40q is not a sign-in method", c.Method))
 	}
@@ -167,6 +136,7 @@ func (c *Context) Validate() error {
 		max         int
 		shown       bool
 	}{
+		{"name", c.Name, 256, false},
 		{"clientId", c.ClientID, 256, false},
 		{"managedIdentityResourceId", c.ManagedIdentityResourceID, 1024, false},
 		{"managedIdentityObjectId", c.ManagedIdentityObjectID, 256, false},
@@ -190,6 +160,7 @@ func (c *Context) Validate() error {
 	for _, f := range []struct{ name, value string }{
 		{"storeDir", c.StoreDir}, {"certificatePath", c.CertificatePath},
 		{"secretFile", c.SecretFile}, {"federatedTokenFile", c.FederatedTokenFile},
+		{"refreshTokenFile", c.RefreshTokenFile}, {"accessTokenFile", c.AccessTokenFile},
 	} {
 		if f.value == "" {
 			continue
@@ -199,7 +170,7 @@ func (c *Context) Validate() error {
 		}
 	}
 	switch c.Method {
-	case MethodCertificate, MethodSecret, MethodWorkloadIdentity:
+	case MethodCertificate, MethodSecret, MethodWorkloadIdentity, MethodRefreshToken:
 		if c.Tenant == "" || c.ClientID == "" {
 			return bad(string(c.Method), "needs a tenant and an application id")
 		}
@@ -209,6 +180,8 @@ func (c *Context) Validate() error {
 		return bad(string(c.Method), "needs a thumbprint or a certificate path")
 	case c.Method == MethodWorkloadIdentity && c.FederatedTokenFile == "":
 		return bad(string(c.Method), "needs a federated token file")
+	case c.Method == MethodRefreshToken && c.RefreshTokenFile == "":
+		return bad(string(c.Method), "needs a refresh token file")
 	}
 	return nil
 }
@@ -246,16 +219,6 @@ func validText(s string, max int, shown bool) error {
 	return nil
 }
 
-// RemoveContext deletes the context; it reports ErrNoContext if there was
-// none.
-func RemoveContext(configDir string) error {
-	err := os.Remove(filepath.Join(configDir, ContextFile))
-	if errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("%w: no sign-in context in %s", ErrNoContext, configDir)
-	}
-	return err
-}
-
 // Sources fetch the credentials that a context names but never holds.
 type Sources struct {
 	// CertificateFile reads the certificate and its key from a PFX or PEM
@@ -279,18 +242,21 @@ func (c *Context) Options(env Environment, src Sources) (Options, error) {
 		ManagedIdentityObjectID:   c.ManagedIdentityObjectID,
 		FederatedTokenFile:        c.FederatedTokenFile,
 	}
+	if c.Method == MethodAccessToken {
+		o.AccessTokenFile, o.AccountID = c.AccessTokenFile, c.Account
+		return o, nil
+	}
+	o.RefreshTokenFile = c.RefreshTokenFile
 	var err error
-	switch c.Method {
-	case MethodCertificate:
-		switch {
-		case c.Thumbprint != "":
-			o.Identity, err = findCertificate(c.Store, c.StoreDir, c.Thumbprint)
-		case src.CertificateFile == nil:
-			err = missing("a certificate file sign-in needs a way to read the file")
-		default:
-			o.Identity, err = src.CertificateFile(c.CertificatePath)
+	switch {
+	case c.Thumbprint != "" && (c.Method == MethodCertificate || c.Method == MethodRefreshToken):
+		o.Identity, err = findCertificate(c.Store, c.StoreDir, c.Thumbprint)
+	case c.CertificatePath != "" && (c.Method == MethodCertificate || c.Method == MethodRefreshToken):
+		if src.CertificateFile == nil {
+			return o, missing("a certificate file sign-in needs a way to read the file")
 		}
-	case MethodSecret:
+		o.Identity, err = src.CertificateFile(c.CertificatePath)
+	case c.Method == MethodSecret || c.Method == MethodRefreshToken && (c.ClientSecret || c.SecretFile != ""):
 		if src.Secret == nil {
 			return o, missing("a client-secret sign-in needs a way to read the secret")
 		}

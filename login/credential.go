@@ -40,8 +40,36 @@ type Options struct {
 	// MethodWorkloadIdentity.
 	FederatedTokenFile string
 
+	// MethodRefreshToken: the file that holds the refresh token, which
+	// each redemption rotates. The client authenticates with Identity or
+	// Secret when it has one (a confidential client).
+	RefreshTokenFile string
+
+	// MethodAccessToken: the token, or the file that holds it, and the
+	// account it belongs to.
+	AccessToken     string
+	AccessTokenFile string
+	AccountID       string
+
 	// MethodDeviceCode: shows the code and the address to enter it at.
 	DeviceCodePrompt func(message string)
+
+	// MethodBrowser: opens the sign-in page; nil uses OpenBrowser. When it
+	// fails, the sign-in goes on with a device code. RedirectPort is the
+	// loopback port of the redirect; 0 takes the first free one from
+	// FirstRedirectPort to LastRedirectPort.
+	OpenBrowser  func(url string) error
+	RedirectPort int
+	// Notice tells the person what the sign-in does as it happens, such as
+	// falling back to a device code; nil says nothing.
+	Notice func(message string)
+
+	// Subscription (an id or a name) is the default subscription SignIn
+	// picks; it fails when the account does not have it. With
+	// AllowNoSubscriptions, an account without any signs in at tenant
+	// level.
+	Subscription         string
+	AllowNoSubscriptions bool
 
 	// RoundTripper carries the requests; nil uses http.DefaultTransport.
 	// Whatever it is, the rules of transport.go apply on top of it.
@@ -200,11 +228,6 @@ func azidentityCredential(o Options, g *guard) (azcore.TokenCredential, error) {
 				return nil
 			},
 		})
-	case MethodBrowser:
-		return azidentity.NewInteractiveBrowserCredential(&azidentity.InteractiveBrowserCredentialOptions{
-			ClientOptions: o.clientOptions(g), DisableInstanceDiscovery: noDiscovery,
-			TenantID: o.Tenant, ClientID: o.ClientID,
-		})
 	}
 	return nil, fmt.Errorf("unknown sign-in method %q", o.Method)
 }
@@ -217,68 +240,243 @@ type authenticator interface {
 
 // Result is what a sign-in found out.
 type Result struct {
-	Account      string
-	Tenant       string
+	// Method is how the sign-in went: o.Method, or MethodDeviceCode when a
+	// browser sign-in fell back to a device code.
+	Method  Method
+	Account string
+	Tenant  string
+	// Subscription is the default subscription: the one asked for, or the
+	// first enabled one; nil when there is none.
 	Subscription *Subscription
+	// Subscriptions are all those the account can see.
+	Subscriptions []Subscription
 	// Warnings are problems that did not stop the sign-in, such as
 	// subscriptions that could not be listed.
 	Warnings []string
 }
 
-// SignIn signs in with o, gets a Resource Manager token and reads the
-// account's default subscription (the first enabled one). No subscription
-// is not an error.
+// DefaultBrowserClientID is the application a person signs in to with the
+// browser or a device code when no application id is given: the one
+// azidentity and the Azure CLI use.
+const DefaultBrowserClientID = "04b07795-8ddb-461a-bbee-02f9e1bf7b46"
+
+// SignIn signs in with o, gets a Resource Manager token and lists the
+// account's subscriptions. The default one is o.Subscription when given,
+// else the first enabled one. No subscription at all is an error
+// (ErrNoSubscriptions) unless o.AllowNoSubscriptions.
 func SignIn(ctx context.Context, o Options) (*Result, error) {
-	cred, g, err := newCredential(o)
+	res := &Result{Method: o.Method, Account: o.ClientID, Tenant: o.Tenant}
+	tok, err := signInToken(ctx, &o, res)
 	if err != nil {
 		return nil, err
-	}
-	scope := o.Environment.ManagementScope()
-	res := &Result{Account: o.ClientID, Tenant: o.Tenant}
-	if a, ok := cred.(authenticator); ok {
-		rec, err := a.Authenticate(ctx, &policy.TokenRequestOptions{Scopes: []string{scope}})
-		if err != nil {
-			if r := g.failed(); r != nil {
-				return nil, r
-			}
-			return nil, Explain(err, o)
-		}
-		res.Account, res.Tenant = rec.Username, rec.TenantID
-	}
-	tok, err := getToken(ctx, &guardedCredential{cred, g}, o, scope)
-	if err != nil {
-		return nil, err
-	}
-	if o.Method == MethodManagedIdentity {
-		res.Account = managedIdentityAccount(o)
 	}
 	if res.Tenant == "" {
 		res.Tenant = tenantOf(tok.Token)
 	}
 	subs, err := ListSubscriptions(ctx, o, tok.Token)
-	if errors.Is(err, ErrRefusedEndpoint) {
+	var ae *ARMError
+	switch {
+	case errors.Is(err, ErrRefusedEndpoint):
+		return nil, err
+	case o.Method == MethodAccessToken && errors.As(err, &ae):
+		// Resource Manager is the judge of a token the user gave.
+		return nil, fmt.Errorf("%w: %w", ErrAccessTokenUnusable, err)
+	case err != nil && o.Subscription != "":
+		return nil, err
+	case err != nil:
+		res.Warnings = append(res.Warnings, err.Error())
+		return res, nil
+	}
+	res.Subscriptions = subs
+	if res.Subscription, err = SelectSubscription(subs, o.Subscription); err != nil {
 		return nil, err
 	}
-	if err != nil {
-		res.Warnings = append(res.Warnings, err.Error())
-	}
-	for i := range subs {
-		if strings.EqualFold(subs[i].State, "Enabled") || subs[i].State == "" {
-			res.Subscription = &subs[i]
-			break
-		}
+	if res.Subscription == nil && !o.AllowNoSubscriptions {
+		return nil, &NoSubscriptionsError{Account: res.Account, Tenant: res.Tenant}
 	}
 	return res, nil
 }
 
-// Token gets an access token for scope.
-func Token(ctx context.Context, o Options, scope string) (azcore.AccessToken, error) {
-	cred, err := NewCredential(o)
+// signInToken gets the Resource Manager token of a sign-in and fills in
+// what it learns of the account.
+func signInToken(ctx context.Context, o *Options, res *Result) (azcore.AccessToken, error) {
+	scope := o.Environment.ManagementScope()
+	switch o.Method {
+	case MethodRefreshToken:
+		ut, err := redeemRefreshToken(ctx, *o, scope)
+		if err != nil {
+			return azcore.AccessToken{}, err
+		}
+		if ut.Account != "" {
+			res.Account = ut.Account
+		}
+		if ut.Tenant != "" {
+			res.Tenant = ut.Tenant
+		}
+		return ut.Access, nil
+	case MethodAccessToken:
+		if o.AccountID == "" {
+			return azcore.AccessToken{}, missing("an access-token sign-in needs the account id")
+		}
+		res.Account = o.AccountID
+		return readAccessToken(*o)
+	case MethodBrowser:
+		ut, err := browserSignIn(ctx, o, scope)
+		if errors.Is(err, ErrBrowserUnavailable) {
+			o.fallBackToDeviceCode(err)
+			res.Method = MethodDeviceCode
+			break
+		}
+		if err != nil {
+			return azcore.AccessToken{}, err
+		}
+		res.Account, res.Tenant = ut.Account, ut.Tenant
+		return ut.Access, nil
+	}
+
+	cred, g, err := newCredential(*o)
 	if err != nil {
 		return azcore.AccessToken{}, err
 	}
+	if a, ok := cred.(authenticator); ok {
+		rec, err := a.Authenticate(ctx, &policy.TokenRequestOptions{Scopes: []string{scope}})
+		if err != nil {
+			if r := g.failed(); r != nil {
+				return azcore.AccessToken{}, r
+			}
+			return azcore.AccessToken{}, Explain(err, *o)
+		}
+		res.Account, res.Tenant = rec.Username, rec.TenantID
+	}
+	tok, err := getToken(ctx, &guardedCredential{cred, g}, *o, scope)
+	if err != nil {
+		return azcore.AccessToken{}, err
+	}
+	if o.Method == MethodManagedIdentity {
+		res.Account = managedIdentityAccount(*o)
+	}
+	return tok, nil
+}
+
+// browserSignIn signs a person in with the authorization code flow in the
+// browser, to o.ClientID or the default application.
+func browserSignIn(ctx context.Context, o *Options, scope string) (*userTokens, error) {
+	bo := *o
+	if bo.ClientID == "" {
+		bo.ClientID = DefaultBrowserClientID
+	}
+	return newOAuth(bo).authorizationCode(ctx, []string{scope}, bo.RedirectPort, bo.OpenBrowser)
+}
+
+// fallBackToDeviceCode turns a browser sign-in whose browser could not be
+// opened into a device code sign-in, and says so.
+func (o *Options) fallBackToDeviceCode(err error) {
+	if o.Notice != nil {
+		o.Notice(fmt.Sprintf("%v; signing in with a device code instead", err))
+	}
+	o.Method = MethodDeviceCode
+}
+
+// ErrNoSubscriptions is matched by a sign-in that found no subscription
+// and was not allowed to go on without one.
+var ErrNoSubscriptions = errors.New("no subscriptions found")
+
+// NoSubscriptionsError names who found no subscription.
+type NoSubscriptionsError struct{ Account, Tenant string }
+
+func (e *NoSubscriptionsError) Error() string {
+	return fmt.Sprintf("%v for %s in tenant %s", ErrNoSubscriptions, e.Account, e.Tenant)
+}
+
+// Is makes errors.Is(err, ErrNoSubscriptions) true.
+func (e *NoSubscriptionsError) Is(target error) bool { return target == ErrNoSubscriptions }
+
+// ErrUnknownSubscription is matched when a subscription asked for by id
+// or name is not among the account's.
+var ErrUnknownSubscription = errors.New("no such subscription")
+
+// UnknownSubscriptionError lists what there is instead.
+type UnknownSubscriptionError struct {
+	Want      string
+	Available []Subscription
+}
+
+func (e *UnknownSubscriptionError) Error() string {
+	names := make([]string, len(e.Available))
+	for i, s := range e.Available {
+		names[i] = fmt.Sprintf("%s (%s)", s.Name, s.ID)
+	}
+	avail := "none"
+	if len(names) > 0 {
+		avail = strings.Join(names, ", ")
+	}
+	return fmt.Sprintf("%v %.200q: the account has %s", ErrUnknownSubscription, e.Want, avail)
+}
+
+// Is makes errors.Is(err, ErrUnknownSubscription) true.
+func (e *UnknownSubscriptionError) Is(target error) bool { return target == ErrUnknownSubscription }
+
+// SelectSubscription picks want, an id or a name (in any case), from subs;
+// with want empty, the first enabled one, or nil when there is none.
+func SelectSubscription(subs []Subscription, want string) (*Subscription, error) {
+	if want == "" {
+		for i := range subs {
+			if strings.EqualFold(subs[i].State, "Enabled") || subs[i].State == "" {
+				return &subs[i], nil
+			}
+		}
+		return nil, nil
+	}
+	for i := range subs {
+		if strings.EqualFold(subs[i].ID, want) {
+			return &subs[i], nil
+		}
+	}
+	var found []*Subscription
+	for i := range subs {
+		if strings.EqualFold(subs[i].Name, want) {
+			found = append(found, &subs[i])
+		}
+	}
+	switch len(found) {
+	case 0:
+		return nil, &UnknownSubscriptionError{Want: want, Available: subs}
+	case 1:
+		return found[0], nil
+	}
+	return nil, fmt.Errorf("%w: %d subscriptions are named %.200q; give the id", ErrUnknownSubscription, len(found), want)
+}
+
+// Token gets an access token for scope (Resource Manager's when empty).
+func Token(ctx context.Context, o Options, scope string) (azcore.AccessToken, error) {
 	if scope == "" {
 		scope = o.Environment.ManagementScope()
+	}
+	switch o.Method {
+	case MethodRefreshToken:
+		ut, err := redeemRefreshToken(ctx, o, scope)
+		if err != nil {
+			return azcore.AccessToken{}, err
+		}
+		return ut.Access, nil
+	case MethodAccessToken:
+		if scope != o.Environment.ManagementScope() {
+			return azcore.AccessToken{}, fmt.Errorf("%w: an access-token sign-in has only the token it was given, not one for %.200s", ErrAccessTokenUnusable, scope)
+		}
+		return readAccessToken(o)
+	case MethodBrowser:
+		ut, err := browserSignIn(ctx, &o, scope)
+		if !errors.Is(err, ErrBrowserUnavailable) {
+			if err != nil {
+				return azcore.AccessToken{}, err
+			}
+			return ut.Access, nil
+		}
+		o.fallBackToDeviceCode(err)
+	}
+	cred, err := NewCredential(o)
+	if err != nil {
+		return azcore.AccessToken{}, err
 	}
 	return getToken(ctx, cred, o, scope)
 }

@@ -83,6 +83,17 @@ func (e Environment) TokenEndpoint(tenant string) string {
 	return strings.TrimSuffix(e.AuthorityHost, "/") + "/" + url.PathEscape(tenant) + "/oauth2/v2.0/token"
 }
 
+// AuthorizeEndpoint is the tenant's OAuth 2.0 authorization endpoint, the
+// sign-in page of the authorization code flow.
+func (e Environment) AuthorizeEndpoint(tenant string) string {
+	return strings.TrimSuffix(e.AuthorityHost, "/") + "/" + url.PathEscape(tenant) + "/oauth2/v2.0/authorize"
+}
+
+// DeviceCodeEndpoint is the tenant's device authorization endpoint.
+func (e Environment) DeviceCodeEndpoint(tenant string) string {
+	return strings.TrimSuffix(e.AuthorityHost, "/") + "/" + url.PathEscape(tenant) + "/oauth2/v2.0/devicecode"
+}
+
 // Environments lists the built-in environments, then those registered in
 // configDir, by name.
 func Environments(configDir string) ([]Environment, error) {

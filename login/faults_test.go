@@ -57,7 +57,7 @@ func TestSignInFaults(t *testing.T) {
 			assert.NotContains(t, err.Error(), "unterminated", "the raw answer may hold a token")
 			t.Logf("%s after %v: %v", tc.name, took.Round(time.Millisecond), err)
 
-			back, lerr := LoadContext(dir)
+			back, lerr := LoadContext(dir, "")
 			require.NoError(t, lerr)
 			assert.Equal(t, "before", back.Account)
 		})

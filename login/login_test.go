@@ -365,18 +365,22 @@ func TestEnvironments(t *testing.T) {
 
 func TestContextFile(t *testing.T) {
 	dir := t.TempDir()
-	_, err := LoadContext(dir)
+	_, err := LoadContext(dir, "")
 	require.ErrorIs(t, err, ErrNoContext)
 	c := &Context{Method: MethodCertificate, Environment: "AzureCloud", Tenant: "t", Account: appID, ClientID: appID, Thumbprint: "3A5F0C2B9E8D7A6F5E4D3C2B1A09F8E7D6C5B4A3", Store: "My"}
 	require.NoError(t, SaveContext(dir, c))
-	fi, err := os.Stat(filepath.Join(dir, ContextFile))
+	fi, err := os.Stat(filepath.Join(dir, ContextsFile))
 	require.NoError(t, err)
 	assert.Equal(t, os.FileMode(0o600), fi.Mode().Perm())
-	back, err := LoadContext(dir)
+	back, err := LoadContext(dir, "")
 	require.NoError(t, err)
 	assert.Equal(t, c.Thumbprint, back.Thumbprint)
-	require.NoError(t, RemoveContext(dir))
-	require.ErrorIs(t, RemoveContext(dir), ErrNoContext)
+	assert.Equal(t, appID+"/t", back.Name, "named after account and tenant")
+	removeCurrent := func(cs *Contexts) error { _, err := cs.Remove(""); return err }
+	require.NoError(t, UpdateContexts(dir, removeCurrent))
+	require.ErrorIs(t, UpdateContexts(dir, removeCurrent), ErrNoContext)
+	_, err = LoadContext(dir, "")
+	require.ErrorIs(t, err, ErrNoContext)
 }
 
 func TestPEMKeyNeverInAssertion(t *testing.T) {

@@ -107,8 +107,10 @@ func (h *handlers) commands() []*cli.Command {
 		h.removeCommand(),
 		h.thumbprintCommand(),
 		h.loginCommand(),
+		h.consentCommand(),
 		h.tokenCommand(),
 		h.contextCommand(),
+		h.subscriptionCommand(),
 		h.logoutCommand(),
 		h.environmentCommand(),
 	}

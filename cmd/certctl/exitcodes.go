@@ -61,14 +61,20 @@ func exitCode(err error) int {
 		return exitUsage
 	case errors.Is(err, certstore.ErrNotFound):
 		return exitNotFound
-	case errors.Is(err, login.ErrSignIn), errors.Is(err, login.ErrCertificateUnusable), errors.Is(err, login.ErrNoContext):
+	case errors.Is(err, login.ErrSignIn), errors.Is(err, login.ErrCertificateUnusable), errors.Is(err, login.ErrNoContext),
+		errors.Is(err, login.ErrAccessTokenExpired), errors.Is(err, login.ErrAccessTokenUnusable),
+		errors.Is(err, login.ErrNoSubscriptions):
 		return exitSignIn
-	case errors.As(err, new(*login.NetworkError)), errors.As(err, new(*login.ServiceError)), errors.Is(err, login.ErrRefusedEndpoint):
+	case errors.As(err, new(*login.NetworkError)), errors.As(err, new(*login.ServiceError)), errors.Is(err, login.ErrRefusedEndpoint),
+		errors.As(err, new(*login.ARMError)):
 		return exitNetwork
 	case errors.As(err, &ie),
 		errors.Is(err, thumbprint.ErrInvalid),
 		errors.Is(err, certstore.ErrNoPrivateKey),
 		errors.Is(err, login.ErrMalformed),
+		errors.Is(err, login.ErrUnknownContext),
+		errors.Is(err, login.ErrUnknownSubscription),
+		errors.Is(err, login.ErrRefreshTokenFile),
 		errors.Is(err, platform.ErrNotRegular),
 		errors.Is(err, platform.ErrTooLarge),
 		isPFXError(err):

@@ -39,6 +39,18 @@ func hints(err error) []string {
 		return []string{"on Windows leave --store-dir and CERTCTL_STORE_DIR unset"}
 	case errors.Is(err, login.ErrNoContext):
 		return []string{"sign in first with 'certctl login'"}
+	case errors.Is(err, login.ErrUnknownContext):
+		return []string{"'certctl context list' shows the saved sign-ins"}
+	case errors.Is(err, login.ErrNoSubscriptions):
+		return []string{"--allow-no-subscriptions signs in at tenant level; or check the account's role assignments"}
+	case errors.Is(err, login.ErrUnknownSubscription):
+		return []string{"'certctl subscription list' shows the subscriptions of the current sign-in"}
+	case errors.Is(err, login.ErrAccessTokenExpired):
+		return []string{"get a new access token and sign in with it: certctl login --access-token-file FILE --account-id ID"}
+	case errors.Is(err, login.ErrRefreshTokenFile):
+		return []string{"'certctl consent ... --refresh-token-file FILE' signs in once interactively and writes a refresh token"}
+	case errors.Is(err, login.ErrRedirectPort):
+		return []string{"pick a free port with --redirect-port, or use --use-device-code"}
 	case errors.Is(err, login.ErrUnknownEnvironment):
 		return []string{"'certctl environment list' shows the environments; 'certctl environment add' registers another"}
 	case errors.As(err, &se):
@@ -48,7 +60,7 @@ func hints(err error) []string {
 	case errors.As(err, new(*login.NetworkError)):
 		return []string{"check the network, a proxy (HTTPS_PROXY) and --environment"}
 	case errors.As(err, &ce) && !errors.Is(err, platform.ErrUnsafePermissions):
-		return []string{"run 'certctl logout' and sign in again"}
+		return []string{"run 'certctl logout --all' and sign in again"}
 	case errors.As(err, &ue):
 		return []string{"run 'certctl help' or 'certctl COMMAND --help' for usage"}
 	}
@@ -68,7 +80,10 @@ var aadstsHints = map[int]string{
 	50011:   "the redirect URI is not registered for the application",
 	50012:   "the assertion was refused: its signature, audience or certificate does not match what the application has registered",
 	7000112: "the application is disabled in the tenant",
-	700082:  "the refresh token expired: sign in again",
+	70000:   "the refresh token is not valid (revoked, already used, or not a refresh token): run 'certctl consent' again to get a new one",
+	70008:   "the refresh token expired or was revoked: run 'certctl consent' again to get a new one",
+	700082:  "the refresh token expired after a long time unused: run 'certctl consent' again to get a new one",
+	700007:  "the refresh token was issued to another application: run 'certctl consent' with this --application-id",
 	50076:   "multi-factor authentication is required: sign in interactively",
 	53003:   "blocked by Conditional Access policy",
 	50196:   "Entra ID is throttling or temporarily unavailable: wait a minute and try again",

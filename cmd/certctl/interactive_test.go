@@ -47,6 +47,7 @@ func fakeEnv(t *testing.T, fake *fakeEntra) []string {
 // TestBrowserSignIn: with a terminal and no other method, login opens the
 // browser (xdg-open on PATH), which signs in at the fake Entra ID.
 func TestBrowserSignIn(t *testing.T) {
+	t.Parallel()
 	fake := startFakeEntra(t)
 	env := fakeEnv(t, fake)
 	out := onTerminal(t, env, "certctl login --environment Fake --tenant "+fake.env["FAKE_TENANT"])
@@ -57,6 +58,7 @@ func TestBrowserSignIn(t *testing.T) {
 // TestDeviceCodeWhenNoBrowser: with no browser to open, login falls back to
 // the device code flow.
 func TestDeviceCodeWhenNoBrowser(t *testing.T) {
+	t.Parallel()
 	for _, opener := range []string{"xdg-open", "x-www-browser", "www-browser"} {
 		for _, dir := range []string{"/usr/bin", "/bin", "/usr/local/bin"} {
 			if _, err := os.Stat(filepath.Join(dir, opener)); err == nil {
@@ -72,7 +74,7 @@ func TestDeviceCodeWhenNoBrowser(t *testing.T) {
 	require.NoError(t, os.Symlink(self, filepath.Join(bin, "certctl")))
 	env = append(env, "PATH="+bin+":/usr/bin:/bin")
 	out := onTerminal(t, env, "certctl login --environment Fake --tenant "+fake.env["FAKE_TENANT"])
-	assert.Contains(t, out, "could not open a browser")
+	assert.Contains(t, out, "no browser could be opened")
 	assert.Contains(t, out, "signing in with a device code instead")
 	assert.Contains(t, out, "enter the code FAKE-CODE")
 	assert.Contains(t, out, fake.env["FAKE_USER"]+"  Contoso Production")

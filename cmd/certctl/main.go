@@ -6,15 +6,8 @@
 // Exit codes are in exitcodes.go.
 package main
 
-import (
-	"os"
-
-	"github.com/pkg/browser"
-)
+import "os"
 
 func main() {
-	// The browser opener's chatter is for people, not for stdout, which
-	// carries only data.
-	browser.Stdout = os.Stderr
 	os.Exit(run(os.Args, newEnv()))
 }

@@ -70,6 +70,7 @@ func (f *signInFixture) run(t *testing.T, stdin string, args ...string) result {
 // Manager and error text from Entra ID reach the terminal escaped, in the
 // login table, context show and the error line.
 func TestServiceTextIsEscaped(t *testing.T) {
+	t.Parallel()
 	f := newSignInFixture(t)
 	const hostileName = "Prod\x1b]0;pwned\x07\x1b[2J \u202eevil"
 	const hostileID = "11111111-2222-4333-8444-555555555555\r\x1b[1A"
@@ -104,6 +105,7 @@ func TestServiceTextIsEscaped(t *testing.T) {
 // elsewhere fails login with exit 6 and a message naming the host; the
 // fake's catcher fails the test if the assertion arrives there.
 func TestRefusedEndpointExitCode(t *testing.T) {
+	t.Parallel()
 	f := newSignInFixture(t)
 	catcher, err := url.Parse(f.fake.Catcher.URL)
 	require.NoError(t, err)
@@ -121,6 +123,7 @@ func TestRefusedEndpointExitCode(t *testing.T) {
 // TestSecretInputsAreBounded: a secret is read from a regular file or the
 // first line of stdin, at most 64 KiB, and never waits on a pipe or device.
 func TestSecretInputsAreBounded(t *testing.T) {
+	t.Parallel()
 	f := newSignInFixture(t)
 	pfxFile, err := filepath.Abs(filepath.Join(fixtures, "openssl3-default.pfx"))
 	require.NoError(t, err)
@@ -168,6 +171,7 @@ func (f *signInFixture) secretLogin() []string {
 // TestSecretFilePermissions: a secret file that group or others can read
 // is used with a warning; one another user owns is refused.
 func TestSecretFilePermissions(t *testing.T) {
+	t.Parallel()
 	f := newSignInFixture(t)
 	secret := f.write(t, "secret.txt", fixtureSecret+"\n")
 	require.NoError(t, os.Chmod(secret, 0o644))
@@ -207,11 +211,12 @@ func TestSecretFilePermissions(t *testing.T) {
 // used only if no other user could have written them, and every field is
 // checked again on load.
 func TestSavedStateIsChecked(t *testing.T) {
+	t.Parallel()
 	f := newSignInFixture(t)
 	r := f.run(t, "", f.login...)
 	require.Equal(t, 0, r.code, r.stderr)
 	config := filepath.Join(f.work, "home", ".config", "certctl")
-	ctxFile := filepath.Join(config, "context.json")
+	ctxFile := filepath.Join(config, "contexts.json")
 	good, err := os.ReadFile(ctxFile)
 	require.NoError(t, err)
 
@@ -229,8 +234,13 @@ func TestSavedStateIsChecked(t *testing.T) {
 
 	// Fields are checked again: a plain-http federated token endpoint, a
 	// relative path, an unknown method, a huge file.
-	var saved map[string]any
-	require.NoError(t, json.Unmarshal(good, &saved))
+	var file struct {
+		Current  string           `json:"current"`
+		Contexts []map[string]any `json:"contexts"`
+	}
+	require.NoError(t, json.Unmarshal(good, &file))
+	require.Len(t, file.Contexts, 1)
+	saved := file.Contexts[0]
 	for _, tc := range []struct {
 		name string
 		edit func(map[string]any)
@@ -247,7 +257,7 @@ func TestSavedStateIsChecked(t *testing.T) {
 			m[k] = v
 		}
 		tc.edit(m)
-		b, err := json.Marshal(m)
+		b, err := json.Marshal(map[string]any{"current": file.Current, "contexts": []any{m}})
 		require.NoError(t, err)
 		require.NoError(t, os.WriteFile(ctxFile, b, 0o600))
 		r = f.run(t, "", "token")
@@ -296,6 +306,7 @@ func runCertctl(t *testing.T, stdin string, args ...string) (stdout, stderr stri
 // no table, message or error prints them raw, while JSON keeps the exact
 // value.
 func TestUntrustedTextIsEscaped(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	store := filepath.Join(dir, "store")
 	b := testcert.Mint(t, hostileCN, testcert.Options{
