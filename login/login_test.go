@@ -29,8 +29,9 @@ import (
 const appID = "0c5a1e2d-0000-4000-8000-00000000a99a"
 
 // TestMain doubles as the browser that xdg-open would start, so the
-// browser flow runs for real: MSAL opens the authorize URL, the "browser"
-// follows the fake's redirect back to MSAL's loopback listener.
+// browser flow runs for real: OpenBrowser starts xdg-open with the
+// authorize URL, and the "browser" follows the fake's redirect back to the
+// loopback listener.
 func TestMain(m *testing.M) {
 	if os.Getenv("CERTCTL_TEST_BROWSER") == "1" {
 		if err := fakeBrowser(os.Args[len(os.Args)-1]); err != nil {

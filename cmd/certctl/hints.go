@@ -83,6 +83,7 @@ var aadstsHints = map[int]string{
 	70000:   "the refresh token is not valid (revoked, already used, or not a refresh token): run 'certctl consent' again to get a new one",
 	70008:   "the refresh token expired or was revoked: run 'certctl consent' again to get a new one",
 	700082:  "the refresh token expired after a long time unused: run 'certctl consent' again to get a new one",
+	50173:   "the refresh token was revoked (a password change or reset, or sessions revoked by an administrator): run 'certctl consent' again to get a new one",
 	700007:  "the refresh token was issued to another application: run 'certctl consent' with this --application-id",
 	50076:   "multi-factor authentication is required: sign in interactively",
 	53003:   "blocked by Conditional Access policy",

@@ -26,6 +26,7 @@ import (
 )
 
 func TestMain(m *testing.M) {
+	quickRaceExit()
 	if runtime.GOOS == "windows" {
 		// TestScripts does not run on Windows, and under Wine
 		// testscript.Main fails to delete its link to the running test
@@ -43,6 +44,24 @@ func TestMain(m *testing.M) {
 			}
 		},
 	})
+}
+
+// quickRaceExit shortens the race detector's sleep at exit in the certctl
+// processes the tests start. Built with -race, certctl is this test
+// binary, and a race-enabled program that exits with status 0 sleeps for
+// GORACE's atexit_sleep_ms, one second by default, before it exits: most
+// of the time the tests spent was those sleeps. Races are still reported,
+// with exit status 66, when they happen; only goroutines still running
+// after the command finished get 10 ms instead of a second to race. The
+// variable is read when a process starts, so this affects only the
+// children, which inherit it (testscript passes GORACE through). A
+// GORACE that already sets atexit_sleep_ms is left as it is.
+func quickRaceExit() {
+	g := os.Getenv("GORACE")
+	if strings.Contains(g, "atexit_sleep_ms") {
+		return
+	}
+	os.Setenv("GORACE", strings.TrimSpace(g+" atexit_sleep_ms=10"))
 }
 
 // fixtures is the folder of PFX and PEM files made by OpenSSL and keytool.
@@ -90,6 +109,7 @@ const fixturePassword = "certctl-test"
 // OpenSSL computes it, and $FP_<fixture> the same with colons, as
 // "openssl x509 -fingerprint -sha1" prints it.
 func TestScripts(t *testing.T) {
+	t.Parallel()
 	if runtime.GOOS == "windows" {
 		t.Skip("the scripts need a file store and openssl; on Windows, .ci/wine/e2e.sh tests the command line against the system store")
 	}
@@ -125,6 +145,18 @@ func TestScripts(t *testing.T) {
 			if err := os.WriteFile(filepath.Join(e.WorkDir, "expired.pfx"), fake.expiredPFX, 0o600); err != nil {
 				return err
 			}
+			// Access tokens of the fake's user, as another tool would have
+			// got them: for Resource Manager, expired, and for Graph.
+			arm := strings.TrimSuffix(fake.server.ResourceManager(), "/") + "/.default"
+			for name, tok := range map[string]string{
+				"arm-token.txt":     fake.server.UserAccessToken(arm, time.Hour),
+				"expired-token.txt": fake.server.UserAccessToken(arm, -time.Hour),
+				"graph-token.txt":   fake.server.UserAccessToken("https://graph.microsoft.com/.default", time.Hour),
+			} {
+				if err := os.WriteFile(filepath.Join(e.WorkDir, name), []byte(tok+"\n"), 0o600); err != nil {
+					return err
+				}
+			}
 			// As Kubernetes writes it: the token alone, no newline.
 			if err := os.WriteFile(filepath.Join(e.WorkDir, "fed-token.txt"), []byte(fixtureFederatedToken), 0o600); err != nil {
 				return err
@@ -134,6 +166,8 @@ func TestScripts(t *testing.T) {
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			"exits":    cmdExits,
 			"snapshot": cmdSnapshot,
+			"noleak":   cmdNoLeak,
+			"fake":     fake.cmd,
 		},
 	})
 }
@@ -157,6 +191,49 @@ func cmdExits(ts *testscript.TestScript, neg bool, args []string) {
 	}
 	if got != want {
 		ts.Fatalf("exit code %d, want %d", got, want)
+	}
+}
+
+// cmdNoLeak fails if the secret in SECRETFILE (a token, without its line
+// break) appears in the last command's stdout or stderr, or in any FILE:
+//
+//	noleak partner.rt $HOME/.config/certctl/contexts.json
+func cmdNoLeak(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) < 1 {
+		ts.Fatalf("usage: noleak SECRETFILE [FILE...]")
+	}
+	secret := strings.TrimSpace(ts.ReadFile(args[0]))
+	if len(secret) < 8 {
+		ts.Fatalf("noleak: %s holds no secret worth looking for", args[0])
+	}
+	where := map[string]string{"stdout": ts.ReadFile("stdout"), "stderr": ts.ReadFile("stderr")}
+	for _, f := range args[1:] {
+		where[f] = ts.ReadFile(f)
+	}
+	for name, text := range where {
+		if strings.Contains(text, secret) {
+			ts.Fatalf("the secret of %s appears in %s", args[0], name)
+		}
+	}
+}
+
+// cmd lets a script change the fake Entra ID:
+//
+//	fake expire-refresh-tokens
+//	fake revoke-refresh-tokens
+//
+// Only the script that uses refresh tokens calls it: the fake is shared.
+func (f *fakeEntra) cmd(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: fake expire-refresh-tokens|revoke-refresh-tokens")
+	}
+	switch args[0] {
+	case "expire-refresh-tokens":
+		f.server.ExpireRefreshTokens()
+	case "revoke-refresh-tokens":
+		f.server.RevokeRefreshTokens()
+	default:
+		ts.Fatalf("fake: unknown action %q", args[0])
 	}
 }
 
@@ -330,6 +407,14 @@ func startFakeEntra(t *testing.T) *fakeEntra {
 	}
 	s.RegisterSecret(appSecret, fixtureSecret)
 	s.RegisterFederated(appFed, fixtureFederatedToken)
+	// Resource Manager answers a page at a time, so every sign-in reads
+	// the subscriptions through nextLink.
+	s.SetSubscriptions([]map[string]string{
+		{"subscriptionId": "11111111-2222-4333-8444-555555555555", "displayName": "Contoso Production", "state": "Enabled"},
+		{"subscriptionId": "22222222-3333-4444-8555-666666666666", "displayName": "Contoso Legacy", "state": "Disabled"},
+		{"subscriptionId": "33333333-4444-4555-8666-777777777777", "displayName": "Contoso Staging", "state": "Enabled"},
+	})
+	s.SetSubscriptionPageSize(1)
 	ca, err := s.WriteCA(t.TempDir())
 	if err != nil {
 		t.Fatal(err)

@@ -261,6 +261,9 @@ func (h *handlers) contextFromFlags(c *cli.Context, method login.Method, envr lo
 		saved.ClientID = ""
 	case login.MethodAccessToken:
 		saved.ClientID = ""
+		if c.String("access-token-file") != "" && c.Bool("access-token-stdin") {
+			return nil, &usageError{msg: "use either --access-token-file or --access-token-stdin, not both"}
+		}
 		if c.String("account-id") == "" {
 			return nil, &usageError{msg: "an access-token sign-in needs --account-id, the account the token belongs to"}
 		}
