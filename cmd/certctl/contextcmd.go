@@ -111,14 +111,10 @@ given the default, like az account set and Set-AzContext.
 Examples:
    certctl context set --subscription "Contoso Production"
    certctl context set --context ci --subscription 11111111-2222-4333-8444-555555555555`,
-				Flags: []cli.Flag{
+				Flags: append([]cli.Flag{
 					contextFlag("change context `NAME` (default: the current one)"),
 					&cli.StringFlag{Name: "subscription", Usage: "default subscription `ID or NAME`"},
-					&cli.BoolFlag{Name: "client-secret-stdin", Usage: "read the client secret from standard input"},
-					&cli.BoolFlag{Name: "access-token-stdin", Usage: "read the access token from standard input"},
-					passwordFileFlag(), passwordStdinFlag(),
-					timeoutFlag("give up after `DURATION`"),
-				},
+				}, signInAgainFlags()...),
 				Action: h.contextSetAction,
 			},
 		},
@@ -286,6 +282,17 @@ func (h *handlers) contextSetAction(c *cli.Context) error {
 	return nil
 }
 
+// signInAgainFlags are what a command that signs in again from a saved
+// context may need: the secrets the context does not keep.
+func signInAgainFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.BoolFlag{Name: "client-secret-stdin", Usage: "read the client secret from standard input"},
+		&cli.BoolFlag{Name: "access-token-stdin", Usage: "read the access token from standard input"},
+		passwordFileFlag(), passwordStdinFlag(),
+		timeoutFlag("give up after `DURATION`"),
+	}
+}
+
 // contextOptions reads the context called name (the current one when
 // empty) and the sign-in options that sign in again as it did.
 func (h *handlers) contextOptions(c *cli.Context, name string) (string, *login.Context, login.Environment, login.Options, error) {
@@ -332,13 +339,9 @@ of Resource Manager's pages. 'certctl context set --subscription' picks the defa
 Examples:
    certctl subscription list
    certctl subscription list --context ci --output json`,
-			Flags: []cli.Flag{
-				contextFlag("list for context `NAME` (default: the current one)"),
-				&cli.BoolFlag{Name: "client-secret-stdin", Usage: "read the client secret from standard input"},
-				&cli.BoolFlag{Name: "access-token-stdin", Usage: "read the access token from standard input"},
-				passwordFileFlag(), passwordStdinFlag(), outputFlag(),
-				timeoutFlag("give up after `DURATION`"),
-			},
+			Flags: append([]cli.Flag{
+				contextFlag("list for context `NAME` (default: the current one)"), outputFlag(),
+			}, signInAgainFlags()...),
 			Action: h.subscriptionListAction,
 		}},
 	}

@@ -6,12 +6,14 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"math/rand"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -38,15 +40,35 @@ type result struct {
 
 func certctl(t testing.TB, storeDir string, args ...string) result {
 	t.Helper()
-	cmd := exec.Command("certctl", append([]string{"--store-dir", storeDir}, args...)...)
-	return finish(t, cmd, nil)
+	return finish(t, certctlCmd(storeDir, args...), nil)
 }
 
+func certctlCmd(storeDir string, args ...string) *exec.Cmd {
+	return exec.Command("certctl", append([]string{"--store-dir", storeDir}, args...)...)
+}
+
+// finish runs cmd (see runCmd) and fails the test if it could not be run.
+// It calls t.Fatal, so only the test's own goroutine may call it; other
+// goroutines call runCmd and hand the error back.
 func finish(t testing.TB, cmd *exec.Cmd, kill <-chan time.Time) result {
 	t.Helper()
+	res, err := runCmd(cmd, kill)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res
+}
+
+// runCmd runs cmd to the end, or kills it when kill fires, and returns what
+// it printed and how it ended. The error is for a process that could not
+// be started or waited for, not for an exit status. It fails no test, so
+// any goroutine may call it.
+func runCmd(cmd *exec.Cmd, kill <-chan time.Time) (result, error) {
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
-	require.NoError(t, cmd.Start())
+	if err := cmd.Start(); err != nil {
+		return result{}, fmt.Errorf("%s: %w", strings.Join(cmd.Args, " "), err)
+	}
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
 	var err error
@@ -66,10 +88,31 @@ func finish(t testing.TB, cmd *exec.Cmd, kill <-chan time.Time) result {
 			res.killed = true
 		}
 	} else if err != nil {
-		t.Fatal(err)
+		return res, fmt.Errorf("%s: %w", strings.Join(cmd.Args, " "), err)
 	}
 	res.killed = res.killed && killed
-	return res
+	return res, nil
+}
+
+// concurrently runs one certctl process per element of runs, all at once,
+// against storeDir, and returns their results in the order of runs. The
+// processes run on goroutines of their own, which only collect results:
+// the test's goroutine checks them.
+func concurrently(t testing.TB, storeDir string, runs [][]string) []result {
+	t.Helper()
+	results := make([]result, len(runs))
+	errs := make([]error, len(runs))
+	var wg sync.WaitGroup
+	for i, args := range runs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			results[i], errs[i] = runCmd(certctlCmd(storeDir, args...), nil)
+		}()
+	}
+	wg.Wait()
+	require.NoError(t, errors.Join(errs...))
+	return results
 }
 
 // mintFiles writes n PFX files (no password) with distinct ECDSA
@@ -126,15 +169,47 @@ func checkStoreFiles(t testing.TB, dir string) {
 	}
 }
 
+var seedFlag = flag.Int64("seed", 0, "seed of the randomised tests (TestCrashSafety); 0 picks a new one, which the test logs. $CERTCTL_TEST_SEED does the same for go test ./...")
+
+// testSeed is the seed of a randomised test: -seed, else
+// $CERTCTL_TEST_SEED, else a new one. It logs it, so a failure can be
+// replayed.
+func testSeed(t testing.TB) int64 {
+	t.Helper()
+	seed := *seedFlag
+	if v := os.Getenv("CERTCTL_TEST_SEED"); seed == 0 && v != "" {
+		var err error
+		if seed, err = strconv.ParseInt(v, 10, 64); err != nil {
+			t.Fatalf("CERTCTL_TEST_SEED=%q: %v", v, err)
+		}
+	}
+	if seed == 0 {
+		seed = time.Now().UnixNano()
+	}
+	t.Logf("random seed %d (replay: go test -run '^%s$' -seed %d, or CERTCTL_TEST_SEED=%d)", seed, t.Name(), seed, seed)
+	return seed
+}
+
 func TestCrashSafety(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs 200 processes")
 	}
+	t.Parallel()
 	store := t.TempDir()
 	paths, tps := mintFiles(t, 120)
-	r := rand.New(rand.NewSource(time.Now().UnixNano()))
+	// The seed replays the operations and which of them are killed; when
+	// a kill lands depends on the machine too.
+	r := rand.New(rand.NewSource(testSeed(t)))
 	state := map[thumbprint.Thumbprint]string{} // present, absent or unknown
 	next, kills := 0, 0
+	// A kill lands at a random moment of a typical run: within the mean
+	// time of the runs that finished so far (at least 6 ms). How long a
+	// run takes depends on the machine and on -race (which makes starting
+	// a process alone take tens of milliseconds), so a fixed window would
+	// kill most processes before they reach the store.
+	window := 6 * time.Millisecond
+	var finished time.Duration
+	var nfinished int
 	for op := 0; op < 200; op++ {
 		var args []string
 		var tp thumbprint.Thumbprint
@@ -147,10 +222,17 @@ func TestCrashSafety(t *testing.T) {
 		}
 		var kill <-chan time.Time
 		if r.Intn(2) == 0 {
-			// Most runs take a few milliseconds: kill within that window.
-			kill = time.After(time.Duration(r.Intn(6000)) * time.Microsecond)
+			// One draw whatever the window, so the seed replays the
+			// same operations.
+			kill = time.After(time.Duration(r.Float64() * float64(window)))
 		}
-		res := finish(t, exec.Command("certctl", append([]string{"--store-dir", store}, args...)...), kill)
+		start := time.Now()
+		res := finish(t, certctlCmd(store, args...), kill)
+		if !res.killed {
+			finished += time.Since(start)
+			nfinished++
+			window = max(6*time.Millisecond, finished/time.Duration(nfinished))
+		}
 		switch {
 		case res.killed:
 			kills++
@@ -167,7 +249,7 @@ func TestCrashSafety(t *testing.T) {
 			t.Fatalf("certctl %v: exit %d: %s", args, res.code, res.stderr)
 		}
 	}
-	t.Logf("%d operations, %d killed", 200, kills)
+	t.Logf("%d operations, %d killed within %v of their start", 200, kills, window.Round(time.Millisecond))
 
 	dir := filepath.Join(store, "my")
 	checkStoreFiles(t, dir)
@@ -196,18 +278,14 @@ func TestCrashSafety(t *testing.T) {
 }
 
 func TestConcurrentImports(t *testing.T) {
+	t.Parallel()
 	store := t.TempDir()
 	paths, tps := mintFiles(t, 32)
-	var wg sync.WaitGroup
-	results := make([]result, len(paths))
-	for i, p := range paths {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			results[i] = certctl(t, store, "import", p)
-		}()
+	var runs [][]string
+	for _, p := range paths {
+		runs = append(runs, []string{"import", p})
 	}
-	wg.Wait()
+	results := concurrently(t, store, runs)
 	for i, r := range results {
 		require.Equal(t, 0, r.code, "import %d: %s", i, r.stderr)
 	}
@@ -220,18 +298,23 @@ func TestConcurrentImports(t *testing.T) {
 }
 
 func TestImportRemoveRace(t *testing.T) {
+	t.Parallel()
 	store := t.TempDir()
 	paths, tps := mintFiles(t, 4)
 	for round := 0; round < 5; round++ {
-		var wg sync.WaitGroup
+		var runs [][]string
 		for i := range paths {
 			for k := 0; k < 3; k++ {
-				wg.Add(2)
-				go func() { defer wg.Done(); certctl(t, store, "import", paths[i]) }()
-				go func() { defer wg.Done(); certctl(t, store, "remove", tps[i].String()) }()
+				runs = append(runs, []string{"import", paths[i]}, []string{"remove", tps[i].String()})
 			}
 		}
-		wg.Wait()
+		// Every process succeeds: an import whether or not the
+		// certificate is already there, a remove unless it is not
+		// (exit 3).
+		for j, r := range concurrently(t, store, runs) {
+			ok := r.code == exitOK || runs[j][0] == "remove" && r.code == exitNotFound
+			assert.True(t, ok, "round %d: certctl %v: exit %d: %s", round, runs[j], r.code, r.stderr)
+		}
 		dir := filepath.Join(store, "my")
 		checkStoreFiles(t, dir)
 		got := listStore(t, store)
@@ -245,21 +328,20 @@ func TestImportRemoveRace(t *testing.T) {
 }
 
 func TestConcurrentIndexRebuild(t *testing.T) {
+	t.Parallel()
 	store := t.TempDir()
 	paths, _ := mintFiles(t, 20)
-	for _, p := range paths {
-		require.Equal(t, 0, certctl(t, store, "import", p).code)
-	}
+	// One process imports them all: the test is about the rebuilds.
+	r := certctl(t, store, append([]string{"import"}, paths...)...)
+	require.Equal(t, 0, r.code, r.stderr)
 	index := filepath.Join(store, "my", ".certctl-index")
 	for round := 0; round < 5; round++ {
 		require.NoError(t, os.Remove(index))
-		var wg sync.WaitGroup
-		outs := make([]result, 4)
-		for i := range outs {
-			wg.Add(1)
-			go func() { defer wg.Done(); outs[i] = certctl(t, store, "list", "--output", "json") }()
+		lists := make([][]string, 4)
+		for i := range lists {
+			lists[i] = []string{"list", "--output", "json"}
 		}
-		wg.Wait()
+		outs := concurrently(t, store, lists)
 		for _, o := range outs {
 			require.Equal(t, 0, o.code, o.stderr)
 			assert.Equal(t, outs[0].stdout, o.stdout)
@@ -287,6 +369,7 @@ func snapshotDir(t testing.TB, dir string) map[string]string {
 }
 
 func TestHostileInput(t *testing.T) {
+	t.Parallel()
 	corpus := filepath.Join("..", "..", "testdata", "hostile")
 	work := t.TempDir()
 	store := filepath.Join(work, "store")
@@ -351,6 +434,7 @@ func TestHostileInput(t *testing.T) {
 // TestNoSecretFlags: argv is visible to every user of the machine, so no
 // flag may take a password, secret or token as its value.
 func TestNoSecretFlags(t *testing.T) {
+	t.Parallel()
 	app := newApp(newEnv())
 	var walk func(prefix string, cmds []*cli.Command)
 	walk = func(prefix string, cmds []*cli.Command) {
@@ -372,6 +456,7 @@ func TestNoSecretFlags(t *testing.T) {
 // TestSecretsNeverLeak runs the commands that handle secrets with known
 // values and searches every byte certctl printed or wrote.
 func TestSecretsNeverLeak(t *testing.T) {
+	t.Parallel()
 	fake := startFakeEntra(t)
 	work := t.TempDir()
 	home := filepath.Join(work, "home")
@@ -426,7 +511,28 @@ func TestSecretsNeverLeak(t *testing.T) {
 	run("", "context", "show")
 	run("", "context", "show", "--output", "json")
 
-	secrets := []string{pfxPassword, exportPassword, fixtureSecret}
+	// Refresh tokens: each one certctl wrote to its file, before and after
+	// rotation, must appear nowhere else.
+	rtFile := filepath.Join(work, "app.rt")
+	readRT := func() string {
+		b, err := os.ReadFile(rtFile)
+		require.NoError(t, err)
+		return strings.TrimSpace(string(b))
+	}
+	run("", "consent", "--tenant", fake.env["FAKE_TENANT"], "--application-id", appCert, "--thumbprint", tp, "--environment", "Fake", "--refresh-token-file", rtFile)
+	refreshTokens := []string{readRT()}
+	run("", "login", "--refresh-token-file", rtFile, "--tenant", fake.env["FAKE_TENANT"], "--application-id", appCert, "--thumbprint", tp, "--environment", "Fake", "--context-name", "rt")
+	refreshTokens = append(refreshTokens, readRT())
+	tokens = append(tokens, strings.TrimSpace(run("", "token", "--scope", "https://graph.microsoft.com/.default").stdout))
+	refreshTokens = append(refreshTokens, readRT())
+	run("", "context", "list", "--output", "json")
+	// Access tokens the user hands over: from a file and from stdin.
+	accessToken := fake.server.UserAccessToken(strings.TrimSuffix(fake.server.ResourceManager(), "/")+"/.default", time.Hour)
+	run("", "login", "--access-token-file", write("access.txt", accessToken), "--account-id", fake.server.User, "--environment", "Fake")
+	run(accessToken+"\n", "login", "--access-token-stdin", "--account-id", fake.server.User, "--environment", "Fake", "--context-name", "piped")
+	run("", "context", "show", "piped", "--output", "json")
+
+	secrets := append([]string{pfxPassword, exportPassword, fixtureSecret, accessToken}, refreshTokens...)
 	out := printed.String()
 	for _, s := range secrets {
 		assert.NotContains(t, out, s, "a secret was printed")
@@ -453,6 +559,7 @@ func TestSecretsNeverLeak(t *testing.T) {
 // prompt through a real pseudo-terminal (script(1)) and checks it never
 // shows on the terminal.
 func TestPasswordPromptDoesNotEcho(t *testing.T) {
+	t.Parallel()
 	scriptCmd, err := exec.LookPath("script")
 	if err != nil {
 		t.Skip("script(1) from util-linux is needed to give certctl a terminal")
@@ -480,8 +587,13 @@ func TestPasswordPromptDoesNotEcho(t *testing.T) {
 		require.NoError(t, err, "certctl never asked for the password: %s", out.String())
 	}
 	// certctl turns echo off just after printing the prompt; a person
-	// types well after that, and so does the test.
-	time.Sleep(200 * time.Millisecond)
+	// types after that, and so does the test. Where the terminal's state
+	// cannot be read, it waits as long as a person would.
+	if err := waitEchoOff(cmd.Process.Pid, 30*time.Second); errors.Is(err, errors.ErrUnsupported) {
+		time.Sleep(200 * time.Millisecond)
+	} else {
+		require.NoError(t, err, "certctl never turned echo off: %s", out.String())
+	}
 	_, err = stdin.Write([]byte(fixturePassword + "\r"))
 	require.NoError(t, err)
 	rest, _ := io.ReadAll(stdout)

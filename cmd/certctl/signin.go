@@ -185,10 +185,6 @@ func (h *handlers) clientCredential(c *cli.Context) (cert, secret bool, err erro
 	return cert, secret, nil
 }
 
-func (h *handlers) secretGiven(c *cli.Context) bool {
-	return c.Bool("client-secret-stdin") || c.String("client-secret-file") != "" || h.env.getenv("AZURE_CLIENT_SECRET") != ""
-}
-
 // readSecret reads the client secret from where the user put it: stdin,
 // file, or $AZURE_CLIENT_SECRET.
 func (h *handlers) readSecret(c *cli.Context, file string) (secret string, err error) {
