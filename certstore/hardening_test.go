@@ -20,7 +20,10 @@ import (
 )
 
 // withTimeout fails the test if f has not returned after limit: these
-// tests check that nothing waits on a FIFO.
+// tests check that nothing waits on a FIFO. f runs on another goroutine, so
+// it may use assert (t.Error) but never require or t.Fatal, which must be
+// called from the test's own goroutine: anything that can fail the test
+// outright (such as mint) is done before.
 func withTimeout(t *testing.T, limit time.Duration, what string, f func()) {
 	t.Helper()
 	done := make(chan struct{})
@@ -90,11 +93,12 @@ func TestFIFOInTheStoreNeverHangs(t *testing.T) {
 	require.NoError(t, unix.Mkfifo(filepath.Join(dir, indexName), 0o600))
 	require.NoError(t, unix.Mkfifo(filepath.Join(dir, strings.Repeat("A", 40)+".pfx"), 0o600))
 
+	second := mint(t, "certctl fifo 2", "ecdsa", nil)
 	withTimeout(t, 30*time.Second, "list and import with a FIFO index", func() {
 		list, err := s.List()
 		assert.Len(t, list, 1)
 		assert.ErrorContains(t, err, "not a regular file")
-		_, err = s.Import(mint(t, "certctl fifo 2", "ecdsa", nil), ImportOptions{})
+		_, err = s.Import(second, ImportOptions{})
 		assert.NoError(t, err)
 		assert.NoError(t, s.Close())
 		list, _ = s.List()
@@ -106,8 +110,9 @@ func TestFIFOInTheStoreNeverHangs(t *testing.T) {
 
 	require.NoError(t, os.Remove(filepath.Join(dir, lockName)))
 	require.NoError(t, unix.Mkfifo(filepath.Join(dir, lockName), 0o600))
+	third := mint(t, "certctl fifo 3", "ecdsa", nil)
 	withTimeout(t, 30*time.Second, "import with a FIFO lock", func() {
-		_, err := s.Import(mint(t, "certctl fifo 3", "ecdsa", nil), ImportOptions{})
+		_, err := s.Import(third, ImportOptions{})
 		assert.ErrorContains(t, err, "not a regular file")
 	})
 }

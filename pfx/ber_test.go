@@ -18,6 +18,7 @@ func unhex(t *testing.T, s string) []byte {
 }
 
 func TestToDER(t *testing.T) {
+	t.Parallel()
 	for name, tc := range map[string]struct{ ber, der string }{
 		"DER is returned as it is": {"30 03 02 01 03", "30 03 02 01 03"},
 		"indefinite SEQUENCE":      {"30 80 02 01 03 00 00", "30 03 02 01 03"},
@@ -45,6 +46,7 @@ func TestToDER(t *testing.T) {
 }
 
 func TestToDERMalformed(t *testing.T) {
+	t.Parallel()
 	deep := append(bytes.Repeat([]byte{0x30, 0x80}, maxBERDepth+2), bytes.Repeat([]byte{0, 0}, maxBERDepth+2)...)
 	many := []byte{0x30, 0x80}
 	for range maxBERElements {
@@ -78,6 +80,7 @@ func TestToDERMalformed(t *testing.T) {
 // TestBERPFX: a PKCS#12 file rewritten with indefinite lengths and its
 // OCTET STRINGs in chunks, as NSS writes it, reads like the DER original.
 func TestBERPFX(t *testing.T) {
+	t.Parallel()
 	for _, name := range []string{"openssl3-default.pfx", "windows-3des.pfx", "openssl-legacy.pfx"} {
 		data := fixture(t, name)
 		want, err := Decode(data, testPassword)

@@ -57,6 +57,7 @@ func assertListsLikeDecode(t *testing.T, data []byte, password string, want *Bun
 // Every fixture Decode accepts lists the same leaf and chain, except those
 // ReadStoreCertificates leaves to Decode.
 func TestReadStoreCertificatesFixtures(t *testing.T) {
+	t.Parallel()
 	wantUnsupported := map[string]bool{
 		// The key's localKeyId is on the root, which issued the other
 		// certificates: only the key tells which is the leaf.
@@ -88,6 +89,7 @@ func TestReadStoreCertificatesFixtures(t *testing.T) {
 }
 
 func TestReadStoreCertificatesEncodeStore(t *testing.T) {
+	t.Parallel()
 	for _, name := range []string{"chain-root-first.pfx", "openssl-chain.pfx", "ecdsa-p384.pfx", "rsa4096.pfx", "openssl3-default.pfx"} {
 		t.Run(name, func(t *testing.T) {
 			b, err := Decode(fixture(t, name), testPassword)
@@ -109,6 +111,7 @@ func TestReadStoreCertificatesEncodeStore(t *testing.T) {
 }
 
 func TestReadStoreCertificatesWithoutKey(t *testing.T) {
+	t.Parallel()
 	b := mustBundle(t)
 	certs := append([]*x509.Certificate{b.Leaf}, b.Chain...)
 	// .NET's Root and CA stores: certificates only, 3DES, empty password.
@@ -199,6 +202,7 @@ func resign(t *testing.T, data []byte) {
 }
 
 func TestReadStoreCertificatesSkipsTheMAC(t *testing.T) {
+	t.Parallel()
 	data, want := storeFile(t)
 	digest, _, _, _ := macOf(t, data)
 	bad := bytes.Clone(data)
@@ -209,6 +213,7 @@ func TestReadStoreCertificatesSkipsTheMAC(t *testing.T) {
 }
 
 func TestReadStoreCertificatesNeverTouchesTheKey(t *testing.T) {
+	t.Parallel()
 	data, want := storeFile(t)
 	// The shrouded key bag is in the plain safe: find its ciphertext.
 	items, err := authSafeItems(data)
@@ -256,6 +261,7 @@ func TestReadStoreCertificatesNeverTouchesTheKey(t *testing.T) {
 }
 
 func TestReadStoreCertificatesPasswords(t *testing.T) {
+	t.Parallel()
 	// The null password of .NET is found after the empty BMPString fails.
 	data := fixture(t, "dotnet-nullpw.pfx")
 	want, err := Decode(data, "")
@@ -277,6 +283,7 @@ func TestReadStoreCertificatesPasswords(t *testing.T) {
 }
 
 func TestReadStoreCertificatesErrors(t *testing.T) {
+	t.Parallel()
 	for name, tc := range map[string]struct {
 		data []byte
 		want error
@@ -320,6 +327,7 @@ func TestReadStoreCertificatesErrors(t *testing.T) {
 }
 
 func TestReadStoreCertificatesHostile(t *testing.T) {
+	t.Parallel()
 	hostile, err := filepath.Glob(filepath.Join("..", "testdata", "hostile", "*"))
 	require.NoError(t, err)
 	for _, p := range hostile {
@@ -333,7 +341,7 @@ func TestReadStoreCertificatesHostile(t *testing.T) {
 		assert.True(t, isListSentinel(err), "%s: %v", p, err)
 	}
 
-	rng := rand.New(rand.NewSource(7))
+	rng := rand.New(rand.NewSource(testSeed(t, 7)))
 	for _, name := range pkcs12Fixtures(t) {
 		data := fixture(t, name)
 		for _, n := range []int{1, 2, 10, len(data) / 2, len(data) - 1} {

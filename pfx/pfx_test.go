@@ -11,6 +11,7 @@ import (
 	"encoding/asn1"
 	"encoding/hex"
 	"errors"
+	"flag"
 	"math/rand"
 	"os"
 	"os/exec"
@@ -25,6 +26,27 @@ import (
 )
 
 const testPassword = "certctl-test"
+
+var seedFlag = flag.Int64("seed", 0, "seed of the randomised tests, instead of each test's own; $CERTCTL_TEST_SEED does the same for go test ./...")
+
+// testSeed is the seed of a randomised test: -seed, else
+// $CERTCTL_TEST_SEED, else the test's own fixed seed def. It logs it, so a
+// failure can be replayed.
+func testSeed(t testing.TB, def int64) int64 {
+	t.Helper()
+	seed := *seedFlag
+	if v := os.Getenv("CERTCTL_TEST_SEED"); seed == 0 && v != "" {
+		var err error
+		if seed, err = strconv.ParseInt(v, 10, 64); err != nil {
+			t.Fatalf("CERTCTL_TEST_SEED=%q: %v", v, err)
+		}
+	}
+	if seed == 0 {
+		seed = def
+	}
+	t.Logf("random seed %d (replay: go test PKG -run '^%s$' -seed=%d, the flag after the package; or CERTCTL_TEST_SEED=%d)", seed, t.Name(), seed, seed)
+	return seed
+}
 
 func fixture(t testing.TB, name string) []byte {
 	t.Helper()
@@ -84,6 +106,7 @@ func assertBundle(t *testing.T, b *Bundle) {
 }
 
 func TestDecodeFixtures(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		file, password, cn, key string
 		chain                   []string
@@ -119,6 +142,7 @@ func TestDecodeFixtures(t *testing.T) {
 }
 
 func TestDecodePEMFixtures(t *testing.T) {
+	t.Parallel()
 	tests := []struct{ cert, key, cn, keyType string }{
 		{"cert.pem", "key-pkcs1.pem", "certctl test pem", "RSA-2048"},
 		{"cert.pem", "key-pkcs8.pem", "certctl test pem", "RSA-2048"},
@@ -150,6 +174,7 @@ func TestDecodePEMFixtures(t *testing.T) {
 // MAC verifies with a zero-length password and not with the empty
 // BMPString that openssl writes for -passout pass:.
 func TestNullPasswordFixtureIsGenuine(t *testing.T) {
+	t.Parallel()
 	data := fixture(t, "dotnet-nullpw.pfx")
 	var p struct {
 		Version  int
@@ -182,9 +207,10 @@ func TestNullPasswordFixtureIsGenuine(t *testing.T) {
 }
 
 func TestErrors(t *testing.T) {
+	t.Parallel()
 	big := bytes.Repeat([]byte{0x30}, MaxFileSize+1)
 	random := make([]byte, 2048)
-	rand.New(rand.NewSource(1)).Read(random)
+	rand.New(rand.NewSource(testSeed(t, 1))).Read(random)
 	randomSeq := append([]byte{0x30, 0x82, 0x07, 0xfc}, random[:2044]...)
 
 	tests := []struct {
@@ -244,6 +270,7 @@ func TestErrors(t *testing.T) {
 }
 
 func TestDecodePEMErrors(t *testing.T) {
+	t.Parallel()
 	_, err := DecodePEM(fixture(t, "cert.pem"), fixture(t, "mismatch-key.pem"), "")
 	assert.ErrorIs(t, err, ErrKeyMismatch)
 	_, err = DecodePEM(fixture(t, "cert.pem"), fixture(t, "dsa-key.pem"), "")
@@ -340,6 +367,7 @@ func patchIterations(t *testing.T, data []byte, old int64, which int, newValue [
 }
 
 func TestIterationCaps(t *testing.T) {
+	t.Parallel()
 	pbmac1, err := pkcs12.Modern2026.Encode(mustBundle(t).Key, mustBundle(t).Leaf, nil, testPassword)
 	require.NoError(t, err)
 	files := []struct {
@@ -393,6 +421,7 @@ func TestIterationCaps(t *testing.T) {
 // --- password detection ----------------------------------------------------
 
 func TestNeedsPassword(t *testing.T) {
+	t.Parallel()
 	tests := map[string]bool{
 		"openssl3-default.pfx": true,
 		"openssl-legacy.pfx":   true,
@@ -416,6 +445,7 @@ func TestNeedsPassword(t *testing.T) {
 // --- certificates only -----------------------------------------------------
 
 func TestDecodeCertificates(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		file, password string
 		want           []string
@@ -464,6 +494,7 @@ func assertSameBundle(t *testing.T, want, got *Bundle) {
 }
 
 func TestEncodeStore(t *testing.T) {
+	t.Parallel()
 	for _, name := range []string{"chain-root-first.pfx", "ecdsa-p384.pfx"} {
 		t.Run(name, func(t *testing.T) {
 			want, err := Decode(fixture(t, name), testPassword)
@@ -501,6 +532,7 @@ func patchCount(t *testing.T, data []byte, v int64) []*node {
 }
 
 func TestEncodeExport(t *testing.T) {
+	t.Parallel()
 	want := mustBundle(t)
 	data, err := EncodeExport(want, "s3cret", true)
 	require.NoError(t, err)
@@ -538,6 +570,7 @@ func TestEncodeExport(t *testing.T) {
 }
 
 func TestEncodePEM(t *testing.T) {
+	t.Parallel()
 	want := mustBundle(t)
 	data, err := EncodePEM(want, true)
 	require.NoError(t, err)
@@ -583,7 +616,8 @@ var allFixtures = []struct{ file, password string }{
 }
 
 func TestTruncatedAndCorrupt(t *testing.T) {
-	rng := rand.New(rand.NewSource(42))
+	t.Parallel()
+	rng := rand.New(rand.NewSource(testSeed(t, 42)))
 	for _, f := range allFixtures {
 		data := fixture(t, f.file)
 		offsets := []int{1, 2, 3, 4, 10, len(data) / 4, len(data) / 2, len(data) - 100, len(data) - 20, len(data) - 1}
@@ -627,6 +661,7 @@ func TestTruncatedAndCorrupt(t *testing.T) {
 }
 
 func TestHostileASN1(t *testing.T) {
+	t.Parallel()
 	tests := map[string][]byte{
 		"huge length":        {0x30, 0x84, 0xff, 0xff, 0xff, 0xff, 0x02, 0x01, 0x03},
 		"5-byte length":      {0x30, 0x85, 0x01, 0, 0, 0, 0, 0x02},
@@ -718,6 +753,7 @@ func FuzzDecode(f *testing.F) {
 }
 
 func TestWork(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		file string
 		want int64

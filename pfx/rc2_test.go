@@ -9,6 +9,7 @@ import (
 
 // TestRC2Vectors uses the test vectors of RFC 2268, section 5.
 func TestRC2Vectors(t *testing.T) {
+	t.Parallel()
 	for _, v := range []struct {
 		key        string
 		bits       int

@@ -15,6 +15,7 @@ import (
 // TestBulkImportProgress imports many files in one process: progress shows
 // on a terminal and nowhere else, and every file ends up in the store.
 func TestBulkImportProgress(t *testing.T) {
+	t.Parallel()
 	paths, tps := mintFiles(t, 24)
 
 	quiet := t.TempDir()

@@ -15,6 +15,7 @@ import (
 // flag reads, and every name passed to getenv or held in a constant ending
 // in Env.
 func TestEnvironmentVariablesAreDocumented(t *testing.T) {
+	t.Parallel()
 	readme, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
 	if err != nil {
 		t.Fatal(err)

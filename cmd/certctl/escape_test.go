@@ -11,6 +11,7 @@ import (
 )
 
 func TestEscapeText(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct{ in, want string }{
 		{"CN=plain, O=Contoso", "CN=plain, O=Contoso"},
 		{"CN=Zoë Ünal 日本", "CN=Zoë Ünal 日本"},
@@ -49,6 +50,7 @@ func rawControls(out string) []string {
 }
 
 func TestEscapeJSONKeepsTheValue(t *testing.T) {
+	t.Parallel()
 	in := map[string]string{"s": "C1 \u009b bidi \u202e\u2066 ok é 日本 \x1b"}
 	b, err := json.Marshal(in)
 	require.NoError(t, err)

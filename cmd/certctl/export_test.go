@@ -41,6 +41,7 @@ func storeWithOne(t *testing.T) (store, tp string) {
 // write one when standard output is a terminal, and writes it to a pipe.
 // PEM goes to the terminal.
 func TestExportPFXToTerminal(t *testing.T) {
+	t.Parallel()
 	store, tp := storeWithOne(t)
 	export := func(onTerminal bool, args ...string) (stdout, stderr string, code int) {
 		var out, errb bytes.Buffer
@@ -74,6 +75,7 @@ func TestExportPFXToTerminal(t *testing.T) {
 // TestExportPFXToRealTerminal runs export under script(1), which gives it
 // a pseudo-terminal for standard output, to check that certctl notices.
 func TestExportPFXToRealTerminal(t *testing.T) {
+	t.Parallel()
 	scriptCmd, err := exec.LookPath("script")
 	if err != nil {
 		t.Skip("script(1) from util-linux is needed to give certctl a terminal")
@@ -94,6 +96,7 @@ func TestExportPFXToRealTerminal(t *testing.T) {
 // check and the write, the error names the folder, not the temporary file
 // platform.WriteFileAtomic tried to create.
 func TestWriteErrorNamesTheFolder(t *testing.T) {
+	t.Parallel()
 	dir := filepath.Join(t.TempDir(), "gone")
 	err := writeError(filepath.Join(dir, "x.crt"), dir, platform.WriteFileAtomic(dir, "x.crt", []byte("x")))
 	assert.Equal(t, "folder "+dir+" does not exist; create it first, or give --out a file in an existing folder", err.Error())

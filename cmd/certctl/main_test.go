@@ -423,7 +423,11 @@ func startFakeEntra(t *testing.T) *fakeEntra {
 		server:     s,
 		expiredPFX: expiredPFX,
 		env: map[string]string{
+			// The fake's CA is the only one certctl needs. No folder of
+			// system roots: each process that connects would otherwise
+			// parse the hundreds in /etc/ssl/certs.
 			"SSL_CERT_FILE":     ca,
+			"SSL_CERT_DIR":      t.TempDir(),
 			"FAKE_AUTHORITY":    s.AuthorityHost(),
 			"FAKE_ARM":          s.ResourceManager(),
 			"FAKE_TENANT":       s.Tenant,

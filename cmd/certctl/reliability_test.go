@@ -23,6 +23,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"github.com/urfave/cli/v2"
+	"software.sslmate.com/src/go-pkcs12"
 
 	"github.com/certctl/certctl/internal/testcert"
 	"github.com/certctl/certctl/pfx"
@@ -116,12 +117,15 @@ func concurrently(t testing.TB, storeDir string, runs [][]string) []result {
 }
 
 // mintFiles writes n PFX files (no password) with distinct ECDSA
-// certificates, which are fast to make.
+// certificates, which are fast to make. The files use one iteration for
+// the MAC and the encryption, not EncodeExport's 2,048: the tests that
+// use them are about the store, not key derivation, and each file is read
+// by a process or two (the store files certctl writes use its own count).
 func mintFiles(t testing.TB, n int) (paths []string, tps []thumbprint.Thumbprint) {
 	dir := t.TempDir()
 	for i := 0; i < n; i++ {
 		b := testcert.Mint(t, fmt.Sprintf("certctl reliability %03d", i), testcert.Options{Key: "ecdsa"})
-		data, err := pfx.EncodeExport(b, "", true)
+		data, err := pkcs12.Modern.WithIterations(1).Encode(b.Key, b.Leaf, b.Chain, "")
 		require.NoError(t, err)
 		p := filepath.Join(dir, fmt.Sprintf("%03d.pfx", i))
 		require.NoError(t, os.WriteFile(p, data, 0o600))
@@ -186,7 +190,7 @@ func testSeed(t testing.TB) int64 {
 	if seed == 0 {
 		seed = time.Now().UnixNano()
 	}
-	t.Logf("random seed %d (replay: go test -run '^%s$' -seed %d, or CERTCTL_TEST_SEED=%d)", seed, t.Name(), seed, seed)
+	t.Logf("random seed %d (replay: go test PKG -run '^%s$' -seed=%d, the flag after the package; or CERTCTL_TEST_SEED=%d)", seed, t.Name(), seed, seed)
 	return seed
 }
 

@@ -14,6 +14,7 @@ import (
 // TestThumbprintStdinTooLarge: "thumbprint -" reads no more of standard
 // input than readInput reads of a file, and says so as it does.
 func TestThumbprintStdinTooLarge(t *testing.T) {
+	t.Parallel()
 	stdout, stderr, code := runCertctl(t, strings.Repeat("A", pfx.MaxFileSize+1), "thumbprint", "-")
 	assert.Equal(t, exitBadInput, code)
 	assert.Empty(t, stdout)
