@@ -536,7 +536,7 @@ func BenchmarkProcessToken(b *testing.B) {
 		e := &env{stdin: strings.NewReader(""), stdout: &out, stderr: &errb, getenv: func(k string) string { return vars[k] }, now: time.Now}
 		for b.Loop() {
 			out.Reset()
-			if code := run([]string{"certctl", "token"}, e); code != 0 || !bytes.HasPrefix(out.Bytes(), []byte("eyJ")) {
+			if code := runInProcess([]string{"certctl", "token"}, e); code != 0 || !bytes.HasPrefix(out.Bytes(), []byte("eyJ")) {
 				b.Fatalf("certctl token: exit %d: %s", code, errb.String())
 			}
 		}

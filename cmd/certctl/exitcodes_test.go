@@ -37,7 +37,7 @@ func TestExitCodesOfRealFailures(t *testing.T) {
 			stdin: strings.NewReader(""), stdout: &out, stderr: &errb,
 			getenv: func(k string) string { return vars[k] }, now: time.Now,
 		}
-		code = run(append([]string{"certctl", "--store-dir", store}, args...), e)
+		code = runInProcess(append([]string{"certctl", "--store-dir", store}, args...), e)
 		return out.String(), errb.String(), code
 	}
 

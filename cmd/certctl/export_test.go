@@ -50,7 +50,7 @@ func TestExportPFXToTerminal(t *testing.T) {
 			getenv: func(string) string { return "" }, now: time.Now,
 			stdoutIsTerminal: onTerminal,
 		}
-		code = run(append([]string{"certctl", "--store-dir", store, "export", tp, "--out", "-"}, args...), e)
+		code = runInProcess(append([]string{"certctl", "--store-dir", store, "export", tp, "--out", "-"}, args...), e)
 		return out.String(), errb.String(), code
 	}
 

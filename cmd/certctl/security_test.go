@@ -297,7 +297,7 @@ func runCertctl(t *testing.T, stdin string, args ...string) (stdout, stderr stri
 		stdin: strings.NewReader(stdin), stdout: &out, stderr: &errb,
 		getenv: func(string) string { return "" }, now: time.Now,
 	}
-	code = run(append([]string{"certctl"}, args...), e)
+	code = runInProcess(append([]string{"certctl"}, args...), e)
 	return out.String(), errb.String(), code
 }
 
