@@ -2,7 +2,6 @@ package main
 
 import (
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -28,16 +27,4 @@ func TestHoistFlags(t *testing.T) {
 		got := hoistFlags(app, append([]string{"certctl"}, strings.Fields(tc.in)...))
 		assert.Equal(t, "certctl "+tc.want, strings.Join(got, " "), "for %q", tc.in)
 	}
-}
-
-// inProcess serializes the tests that call run in this process: urfave/cli
-// writes its package-level HelpFlag on every App.Run, so two apps may not
-// run at once in one process. certctl itself runs one app per process.
-var inProcess sync.Mutex
-
-// runInProcess is run, one at a time.
-func runInProcess(args []string, e *env) int {
-	inProcess.Lock()
-	defer inProcess.Unlock()
-	return run(args, e)
 }
