@@ -473,8 +473,9 @@ func TestWindowsUnsupportedKey(t *testing.T) {
 func TestWindowsRefusesStoreDir(t *testing.T) {
 	_, err := Open("My", Options{Dir: `C:\stores`})
 	require.Error(t, err)
+	assert.ErrorIs(t, err, ErrNoStoreDir)
 	assert.Contains(t, err.Error(), "CurrentUser system store")
-	assert.Contains(t, err.Error(), "CERTCTL_STORE_DIR")
+	assert.Contains(t, err.Error(), `C:\stores`)
 }
 
 func TestWindowsLocation(t *testing.T) {

@@ -103,6 +103,7 @@ if CERTCTL_STORE_DIR='C:\stores' wine ./certctl.exe list >/dev/null 2>storedir.t
   fail "CERTCTL_STORE_DIR was accepted"
 fi
 grep -q "CurrentUser system store" storedir.txt || fail "store dir error: $(cat storedir.txt)"
+grep -q "hint: on Windows leave --store-dir and CERTCTL_STORE_DIR unset" storedir.txt || fail "store dir hint: $(cat storedir.txt)"
 
 step "remove both: certificates and key containers are gone"
 for f in "${fixtures[@]}"; do
