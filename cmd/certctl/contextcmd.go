@@ -126,11 +126,7 @@ func (h *handlers) contextListAction(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	dir, err := h.configDir()
-	if err != nil {
-		return err
-	}
-	cs, err := login.LoadContexts(dir)
+	_, cs, err := h.contexts()
 	if err != nil {
 		return err
 	}
@@ -164,11 +160,7 @@ func (h *handlers) contextShowAction(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	dir, err := h.configDir()
-	if err != nil {
-		return err
-	}
-	cs, err := login.LoadContexts(dir)
+	dir, cs, err := h.contexts()
 	if err != nil {
 		return err
 	}
@@ -291,6 +283,16 @@ func signInAgainFlags() []cli.Flag {
 		passwordFileFlag(), passwordStdinFlag(),
 		timeoutFlag("give up after `DURATION`"),
 	}
+}
+
+// contexts reads the saved sign-ins, with the folder they live in.
+func (h *handlers) contexts() (string, *login.Contexts, error) {
+	dir, err := h.configDir()
+	if err != nil {
+		return "", nil, err
+	}
+	cs, err := login.LoadContexts(dir)
+	return dir, cs, err
 }
 
 // contextOptions reads the context called name (the current one when
@@ -428,7 +430,7 @@ func (h *handlers) logoutAction(c *cli.Context) error {
 		h.env.infof("signed out of every context")
 		return nil
 	}
-	cs, err := login.LoadContexts(dir)
+	_, cs, err := h.contexts()
 	if err != nil {
 		return err
 	}
