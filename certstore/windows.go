@@ -52,6 +52,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync"
 
 	"golang.org/x/sys/windows"
 
@@ -61,6 +62,15 @@ import (
 
 // maxChain is how many issuers Chain follows at most.
 const maxChain = 10
+
+// changeMu makes this process's changes to the system stores one at a time.
+// Wine's registry store writes back every certificate it read when a handle
+// is committed, not only the ones changed through it, so a handle opened
+// before another goroutine's change would put back what that change replaced
+// or removed. Windows writes only what changed; the lock costs it little, as
+// the work of an import (parsing, decrypting) happens before the store is
+// opened.
+var changeMu sync.Mutex
 
 type windowsStore struct {
 	name string
@@ -306,7 +316,9 @@ func (s *windowsStore) Import(b *pfx.Bundle, opts ImportOptions) (Imported, erro
 	if err := checkBundle(b); err != nil {
 		return Imported{}, fmt.Errorf("import into store %s: %w", s.name, err)
 	}
+	changeMu.Lock()
 	res, err := s.importBundle(b, opts)
+	changeMu.Unlock()
 	if err != nil {
 		return Imported{}, fmt.Errorf("import %s into store %s: %w", thumbprint.Of(b.Leaf), s.name, err)
 	}
@@ -478,7 +490,9 @@ func (s *windowsStore) removeChain(tps []thumbprint.Thumbprint) {
 }
 
 func (s *windowsStore) Remove(tp thumbprint.Thumbprint) error {
+	changeMu.Lock()
 	ref, err := s.remove(tp)
+	changeMu.Unlock()
 	if err != nil {
 		if errors.Is(err, ErrNotFound) {
 			return err
