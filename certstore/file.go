@@ -616,3 +616,25 @@ func (s *fileStore) Export(tp thumbprint.Thumbprint, withKey bool) (*pfx.Bundle,
 	}
 	return &b, nil
 }
+
+// Create generates the key in memory, where the file store keeps every key
+// until it writes it into the store's own file, and imports it with its
+// certificate.
+func (s *fileStore) Create(n NewCertificate) (Entry, error) {
+	if err := n.check(); err != nil {
+		return Entry{}, fmt.Errorf("create a certificate in store %s: %w", s.name, err)
+	}
+	key, err := generateKey(n.KeyType)
+	if err != nil {
+		return Entry{}, fmt.Errorf("create a certificate in store %s: %w", s.name, err)
+	}
+	cert, err := selfSign(n, key.Public(), key)
+	if err != nil {
+		return Entry{}, fmt.Errorf("create a certificate in store %s: %w", s.name, err)
+	}
+	res, err := s.Import(&pfx.Bundle{Leaf: cert, Key: key}, ImportOptions{Exportable: n.Exportable})
+	if err != nil {
+		return Entry{}, err
+	}
+	return res.Entry, nil
+}

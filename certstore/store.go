@@ -65,6 +65,11 @@ type Store interface {
 	// there is not an error: Imported.Added is false then. A certificate
 	// with a key replaces the same certificate stored without one.
 	Import(b *pfx.Bundle, opts ImportOptions) (Imported, error)
+	// Create generates a key in the store and a self-signed certificate
+	// for it, and adds both. The key never exists outside the store. It
+	// fails with an *InvalidCertificateError for a NewCertificate it will
+	// not make.
+	Create(n NewCertificate) (Entry, error)
 	// Remove deletes the certificate with thumbprint tp and its key.
 	Remove(tp thumbprint.Thumbprint) error
 	// Export returns the certificate, its chain and, when withKey is set,

@@ -10,7 +10,9 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/certctl/certctl/certstore"
 	"github.com/certctl/certctl/platform"
+	"github.com/certctl/certctl/thumbprint"
 )
 
 // Every sign-in is kept as a named context in ContextsFile in the config
@@ -311,4 +313,55 @@ func RemoveAllContexts(configDir string) (bool, error) {
 		}
 	}
 	return removed, nil
+}
+
+// RepointCertificate makes every saved context that signs in with the
+// certificate old in store (under storeDir) use new instead, as a rotation
+// does once new can sign in, and returns the names of the contexts it
+// changed. Thumbprints are compared as thumbprints, whatever their spelling.
+func RepointCertificate(configDir, store, storeDir string, old, new thumbprint.Thumbprint) ([]string, error) {
+	var changed []string
+	err := UpdateContexts(configDir, func(cs *Contexts) error {
+		changed = nil
+		for _, c := range cs.List {
+			if c.Thumbprint == "" || !sameStore(c, store, storeDir) {
+				continue
+			}
+			if tp, err := thumbprint.Parse(c.Thumbprint); err == nil && tp == old {
+				c.Thumbprint = new.String()
+				changed = append(changed, c.Name)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return changed, nil
+}
+
+// ContextsUsing lists the names of the saved contexts that sign in with the
+// certificate tp in store (under storeDir).
+func ContextsUsing(configDir, store, storeDir string, tp thumbprint.Thumbprint) ([]string, error) {
+	cs, err := LoadContexts(configDir)
+	if err != nil {
+		return nil, err
+	}
+	var names []string
+	for _, c := range cs.List {
+		if c.Thumbprint == "" || !sameStore(c, store, storeDir) {
+			continue
+		}
+		if t, err := thumbprint.Parse(c.Thumbprint); err == nil && t == tp {
+			names = append(names, c.Name)
+		}
+	}
+	return names, nil
+}
+
+// sameStore reports whether c's certificate is in store under storeDir.
+func sameStore(c *Context, store, storeDir string) bool {
+	a, err1 := certstore.CanonicalName(c.Store)
+	b, err2 := certstore.CanonicalName(store)
+	return err1 == nil && err2 == nil && a == b && filepath.Clean(c.StoreDir) == filepath.Clean(storeDir)
 }

@@ -18,12 +18,15 @@ import (
 	"github.com/certctl/certctl/platform"
 )
 
-// Environment is an Azure cloud: where its Entra ID authority and its Resource
-// Manager are.
+// Environment is an Azure cloud: where its Entra ID authority, its Resource
+// Manager and its Microsoft Graph are.
 type Environment struct {
 	Name            string `json:"name"`
 	AuthorityHost   string `json:"authorityHost"`
 	ResourceManager string `json:"resourceManagerEndpoint"`
+	// Graph is Microsoft Graph's base URL; a registered environment may
+	// have none, and then has no Graph.
+	Graph string `json:"graphEndpoint,omitempty"`
 	// Custom is true for environments registered with AddEnvironment.
 	Custom bool `json:"custom"`
 	// Aliases are the other host names Entra ID's instance discovery
@@ -42,14 +45,17 @@ const DefaultEnvironment = "AzureCloud"
 var builtinEnvironments = []Environment{
 	{
 		Name: "AzureCloud", AuthorityHost: "https://login.microsoftonline.com/", ResourceManager: "https://management.azure.com/",
+		Graph:   "https://graph.microsoft.com/",
 		Aliases: []string{"login.windows.net", "login.microsoft.com", "sts.windows.net"},
 	},
 	{
 		Name: "AzureChinaCloud", AuthorityHost: "https://login.chinacloudapi.cn/", ResourceManager: "https://management.chinacloudapi.cn/",
+		Graph:   "https://microsoftgraph.chinacloudapi.cn/",
 		Aliases: []string{"login.partner.microsoftonline.cn"},
 	},
 	{
 		Name: "AzureUSGovernment", AuthorityHost: "https://login.microsoftonline.us/", ResourceManager: "https://management.usgovcloudapi.net/",
+		Graph:   "https://graph.microsoft.us/",
 		Aliases: []string{"login.usgovcloudapi.net"},
 	},
 }
@@ -75,6 +81,18 @@ func (e Environment) cloudConfig() cloud.Configuration {
 // ManagementScope is the scope of a Resource Manager token.
 func (e Environment) ManagementScope() string {
 	return strings.TrimSuffix(e.ResourceManager, "/") + "/.default"
+}
+
+// ErrNoGraph is matched when an environment has no Microsoft Graph endpoint.
+var ErrNoGraph = errors.New("no Microsoft Graph endpoint")
+
+// GraphScope is the scope of a Microsoft Graph token; it fails with
+// ErrNoGraph for an environment registered without a Graph endpoint.
+func (e Environment) GraphScope() (string, error) {
+	if e.Graph == "" {
+		return "", fmt.Errorf("environment %s: %w", e.Name, ErrNoGraph)
+	}
+	return strings.TrimSuffix(e.Graph, "/") + "/.default", nil
 }
 
 // TokenEndpoint is the tenant's OAuth 2.0 token endpoint, the audience of a
@@ -145,6 +163,11 @@ func AddEnvironment(configDir string, env Environment) error {
 	if env.ResourceManager, err = checkEndpoint(FieldResourceManager, env.ResourceManager); err != nil {
 		return err
 	}
+	if env.Graph != "" {
+		if env.Graph, err = checkEndpoint(FieldGraph, env.Graph); err != nil {
+			return err
+		}
+	}
 	env.Custom, env.Aliases = true, nil
 	custom, err := loadCustom(configDir)
 	if err != nil {
@@ -196,6 +219,7 @@ const maxURLLength = 2048
 const (
 	FieldAuthorityHost   = "authorityHost"
 	FieldResourceManager = "resourceManagerEndpoint"
+	FieldGraph           = "graphEndpoint"
 )
 
 // EndpointURLError is an environment endpoint URL that certctl cannot use.
@@ -306,7 +330,10 @@ func loadCustom(configDir string) ([]Environment, error) {
 			return nil, fmt.Errorf("read registered environments from %s: %w: %s is there twice, or is a built-in name", path, ErrMalformed, e.Name)
 		}
 		seen[strings.ToLower(e.Name)] = true
-		for _, u := range []struct{ field, value string }{{FieldAuthorityHost, e.AuthorityHost}, {FieldResourceManager, e.ResourceManager}} {
+		for _, u := range []struct{ field, value string }{{FieldAuthorityHost, e.AuthorityHost}, {FieldResourceManager, e.ResourceManager}, {FieldGraph, e.Graph}} {
+			if u.field == FieldGraph && u.value == "" {
+				continue
+			}
 			if ok, err := checkEndpoint(u.field, u.value); err != nil || ok != u.value {
 				if err == nil {
 					err = fmt.Errorf("%s %q is not in the form certctl saves", u.field, u.value)

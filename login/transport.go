@@ -63,6 +63,9 @@ type guard struct {
 	// anyEndpoint lets requests go anywhere azidentity sends them, for
 	// managed identity; redirects are still refused.
 	anyEndpoint bool
+	// service is set for a ServiceClient: authority holds the service's
+	// host only, and authorityName names it.
+	service bool
 
 	mu sync.Mutex
 	// failure is the first error certctl itself raised during a sign-in:
@@ -89,6 +92,24 @@ func newGuard(o Options, anyEndpoint bool) *guard {
 	}
 	g.client = &http.Client{Transport: roundTripper{g}, CheckRedirect: g.checkRedirect}
 	return g
+}
+
+// ServiceClient is an HTTP client for a service that takes bearer tokens,
+// such as Microsoft Graph, at endpoint: requests go only over https to
+// endpoint's host, and a redirect is followed only by a GET, within that
+// host. A refusal is an *EndpointError. rt carries the requests; nil uses
+// http.DefaultTransport.
+func ServiceClient(endpoint string, rt http.RoundTripper) (*http.Client, error) {
+	u, err := url.Parse(endpoint)
+	if err != nil || u.Scheme != "https" || u.Host == "" {
+		return nil, &EndpointError{Host: hostOf(endpoint), Reason: fmt.Sprintf("refused to use the endpoint %.200q: certctl talks to services only over https", endpoint)}
+	}
+	g := &guard{inner: rt, authority: map[string]bool{canonicalHost(u): true}, authorityName: u.Host, service: true}
+	if g.inner == nil {
+		g.inner = http.DefaultTransport
+	}
+	g.client = &http.Client{Transport: roundTripper{g}, CheckRedirect: g.checkRedirect}
+	return g.client, nil
 }
 
 // Do sends req; it makes the guard an azcore policy.Transporter.
@@ -150,6 +171,9 @@ func (g *guard) checkRequest(req *http.Request) error {
 	}
 	if g.authority[host] {
 		return nil
+	}
+	if g.service {
+		return g.refuse(req.URL.Host, "refused to send a %s request to %s: certctl sends this service's requests only to %s", req.Method, req.URL.Host, g.authorityName)
 	}
 	if host == g.arm && (req.Method == http.MethodGet || req.Method == http.MethodHead) {
 		return nil

@@ -101,6 +101,7 @@ type handlers struct {
 func (h *handlers) commands() []*cli.Command {
 	return []*cli.Command{
 		h.importCommand(),
+		h.newCommand(),
 		h.listCommand(),
 		h.showCommand(),
 		h.exportCommand(),
@@ -113,6 +114,8 @@ func (h *handlers) commands() []*cli.Command {
 		h.subscriptionCommand(),
 		h.logoutCommand(),
 		h.environmentCommand(),
+		h.appCommand(),
+		h.rotateCommand(),
 	}
 }
 

@@ -22,7 +22,7 @@ kept in certctl's config folder.
 
 Examples:
    certctl environment list
-   certctl environment add AzureStackUser --authority-host https://login.local.azurestack.external/ --resource-manager-endpoint https://management.local.azurestack.external/`,
+   certctl environment add AzureStackUser --authority-host https://login.local.azurestack.external/ --resource-manager-endpoint https://management.local.azurestack.external/ --graph-endpoint https://graph.local.azurestack.external/`,
 		Subcommands: []*cli.Command{
 			{
 				Name:   "list",
@@ -37,6 +37,7 @@ Examples:
 				Flags: []cli.Flag{
 					&cli.StringFlag{Name: "authority-host", Usage: "Entra ID authority `URL` (https)"},
 					&cli.StringFlag{Name: "resource-manager-endpoint", Usage: "Azure Resource Manager `URL` (https)"},
+					&cli.StringFlag{Name: "graph-endpoint", Usage: "Microsoft Graph `URL` (https), for 'app credential' and 'rotate'"},
 				},
 				Action: h.environmentAdd,
 			},
@@ -66,13 +67,13 @@ func (h *handlers) environmentList(c *cli.Context) error {
 	if format == "json" {
 		return writeJSON(h.env.stdout, envs)
 	}
-	t := newTable(h.env.stdout, "NAME", "AUTHORITY HOST", "RESOURCE MANAGER", "CUSTOM")
+	t := newTable(h.env.stdout, "NAME", "AUTHORITY HOST", "RESOURCE MANAGER", "GRAPH", "CUSTOM")
 	for _, e := range envs {
 		custom := "no"
 		if e.Custom {
 			custom = "yes"
 		}
-		t.row(e.Name, showURL(e.AuthorityHost), showURL(e.ResourceManager), custom)
+		t.row(e.Name, showURL(e.AuthorityHost), showURL(e.ResourceManager), dash(showURL(e.Graph)), custom)
 	}
 	return t.flush()
 }
@@ -103,7 +104,7 @@ func (h *handlers) environmentAdd(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	e := login.Environment{Name: c.Args().First(), AuthorityHost: c.String("authority-host"), ResourceManager: c.String("resource-manager-endpoint")}
+	e := login.Environment{Name: c.Args().First(), AuthorityHost: c.String("authority-host"), ResourceManager: c.String("resource-manager-endpoint"), Graph: c.String("graph-endpoint")}
 	if err := login.AddEnvironment(dir, e); err != nil {
 		var ue *login.EndpointURLError
 		if errors.As(err, &ue) {
@@ -115,7 +116,11 @@ func (h *handlers) environmentAdd(c *cli.Context) error {
 	if e, err = login.FindEnvironment(dir, e.Name); err != nil {
 		return err
 	}
-	h.env.infof("registered environment %s: authority %s, Resource Manager %s; sign in with: certctl login --environment %s ...", e.Name, showURL(e.AuthorityHost), showURL(e.ResourceManager), e.Name)
+	graph := ""
+	if e.Graph != "" {
+		graph = ", Microsoft Graph " + showURL(e.Graph)
+	}
+	h.env.infof("registered environment %s: authority %s, Resource Manager %s%s; sign in with: certctl login --environment %s ...", e.Name, showURL(e.AuthorityHost), showURL(e.ResourceManager), graph, e.Name)
 	return nil
 }
 
@@ -138,6 +143,7 @@ func (h *handlers) environmentRemove(c *cli.Context) error {
 var endpointFlags = map[string]string{
 	login.FieldAuthorityHost:   "--authority-host",
 	login.FieldResourceManager: "--resource-manager-endpoint",
+	login.FieldGraph:           "--graph-endpoint",
 }
 
 // environmentFlag picks the cloud.

@@ -3,7 +3,9 @@ package main
 import (
 	"errors"
 	"io/fs"
+	"net/http"
 
+	"github.com/certctl/certctl/appcred"
 	"github.com/certctl/certctl/certstore"
 	"github.com/certctl/certctl/login"
 	"github.com/certctl/certctl/pfx"
@@ -20,7 +22,9 @@ const (
 	exitNotFound = 3 // no certificate with that thumbprint in the store
 	exitBadInput = 4 // wrong password, or a file or thumbprint certctl cannot use
 	exitSignIn   = 5 // Entra ID refused the sign-in, the certificate cannot sign in, or nobody is signed in
-	exitNetwork  = 6 // the identity service or Resource Manager could not be reached, failed, or pointed somewhere certctl will not send a credential
+	exitNetwork  = 6 // the identity service, Resource Manager or Graph could not be reached, failed, or pointed somewhere certctl will not send a credential
+	exitRefused  = 7 // Microsoft Graph refused the change: the sign-in may not make it, or the proof of possession was not accepted
+	exitMatched  = 1 // list --fail-if-any: some certificate matched (as any other failure, for monitoring jobs)
 )
 
 // usageError is a mistake in the command line. err, if set, is the
@@ -54,9 +58,22 @@ func badInput(err error) error {
 func exitCode(err error) int {
 	var ue *usageError
 	var ie *inputError
+	var ge *appcred.GraphError
 	switch {
 	case err == nil:
 		return exitOK
+	case errors.Is(err, errMatched):
+		return exitMatched
+	case errors.As(err, &ge):
+		switch {
+		case ge.Status == http.StatusUnauthorized:
+			return exitSignIn
+		case ge.Status == http.StatusNotFound:
+			return exitNotFound
+		case ge.Status == http.StatusTooManyRequests || ge.Status >= 500:
+			return exitNetwork
+		}
+		return exitRefused
 	case errors.As(err, &ue), errors.Is(err, certstore.ErrInvalidName):
 		return exitUsage
 	case errors.Is(err, certstore.ErrNotFound):
@@ -69,6 +86,11 @@ func exitCode(err error) int {
 		errors.As(err, new(*login.ARMError)):
 		return exitNetwork
 	case errors.As(err, &ie),
+		errors.As(err, new(*certstore.InvalidCertificateError)),
+		errors.Is(err, login.ErrNoGraph),
+		errors.Is(err, appcred.ErrNotRegistered),
+		errors.Is(err, appcred.ErrProofKey),
+		errors.Is(err, errProofNeeded),
 		errors.Is(err, thumbprint.ErrInvalid),
 		errors.Is(err, certstore.ErrNoPrivateKey),
 		errors.Is(err, login.ErrMalformed),

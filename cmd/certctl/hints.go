@@ -4,7 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 
+	"github.com/certctl/certctl/appcred"
 	"github.com/certctl/certctl/certstore"
 	"github.com/certctl/certctl/login"
 	"github.com/certctl/certctl/platform"
@@ -27,8 +29,30 @@ func hints(err error) []string {
 		ue *usageError
 		se *login.SignInError
 		ce *login.ContextError
+		ge *appcred.GraphError
 	)
 	switch {
+	case errors.As(err, new(*credentialNotFoundError)):
+		return []string{"'certctl app credential list' shows the application's credentials"}
+	case errors.Is(err, appcred.ErrSignInTimedOut):
+		return []string{"Entra ID can take longer to replicate a new credential: run the same command again to finish the rotation; the old certificate still signs in"}
+	case errors.Is(err, appcred.ErrNotRegistered), errors.Is(err, errProofNeeded):
+		return []string{"sign the proof with a certificate the application has and the store holds with its key (--proof-thumbprint; 'certctl app credential list' shows them), or register the first one with 'certctl app credential add --bootstrap'"}
+	case errors.Is(err, login.ErrNoGraph):
+		return []string{"register the environment again with its Microsoft Graph endpoint: certctl environment add NAME --authority-host URL --resource-manager-endpoint URL --graph-endpoint URL"}
+	case errors.As(err, &ge):
+		switch {
+		case ge.Status == http.StatusNotFound && ge.Request == appcred.RequestRead:
+			return []string{"check --application-id (the application (client) id, not its object id) and that the saved sign-in is in the application's tenant"}
+		case ge.Status == http.StatusUnauthorized:
+			return []string{"Microsoft Graph did not accept the saved sign-in's token: sign in again with 'certctl login', in the application's tenant and environment"}
+		case ge.Status == http.StatusForbidden && ge.Request == appcred.RequestUpdate:
+			return []string{"--bootstrap needs a sign-in allowed to update the application: an owner of the app registration, or an identity with Application.ReadWrite.All"}
+		case ge.Status == http.StatusForbidden:
+			return []string{"the saved sign-in may not read or change this application: sign in as the application itself, or as an identity with Application.Read.All (to list) or Application.ReadWrite.OwnedBy"}
+		case ge.Status == http.StatusBadRequest && (ge.Request == appcred.RequestAddKey || ge.Request == appcred.RequestRemoveKey):
+			return []string{"Microsoft Graph checks the proof of possession: its certificate must be a valid credential of the application, and this machine's clock right"}
+		}
 	case errors.Is(err, platform.ErrNoHome):
 		return []string{"set CERTCTL_STORE_DIR or pass --store-dir to say where the store lives, and CERTCTL_CONFIG_DIR for the sign-in context"}
 	case errors.Is(err, certstore.ErrNotFound):

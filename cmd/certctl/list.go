@@ -18,15 +18,21 @@ func (h *handlers) listCommand() *cli.Command {
 		Name:  "list",
 		Usage: "list the certificates in a store",
 		Description: `Shows each certificate's thumbprint, subject, issuer, expiry, days left and
-whether the store holds its private key.
+whether the store holds its private key. An expired certificate shows its
+negative days left, marked "(expired)"; in JSON, "expired" is true.
+
+With --fail-if-any, list exits 1 when it lists anything: for monitoring jobs,
+with --expiring-within.
 
 Examples:
    certctl list
    certctl list --store Root --output json
-   certctl list --expiring-within 30d`,
+   certctl list --expiring-within 30d
+   certctl list --expiring-within 30d --fail-if-any`,
 		Flags: []cli.Flag{
 			storeFlag(), storeDirFlag(), outputFlag(),
-			&cli.StringFlag{Name: "expiring-within", Usage: "only certificates that expire within `DURATION` (30d, 12h, 2w)"},
+			&cli.StringFlag{Name: "expiring-within", Usage: "only certificates that expire within `DURATION` (30d, 12h, 2w), expired ones included"},
+			&cli.BoolFlag{Name: "fail-if-any", Usage: "exit 1 when any certificate is listed"},
 		},
 		Action: h.listAction,
 	}
@@ -44,6 +50,7 @@ type listedJSON struct {
 	HasPrivateKey bool                  `json:"hasPrivateKey"`
 	KeyAlgorithm  string                `json:"keyAlgorithm"`
 	File          string                `json:"file,omitempty"`
+	Expired       bool                  `json:"expired"`
 	DaysLeft      int                   `json:"daysLeft"`
 }
 
@@ -52,7 +59,7 @@ func newListedJSON(e certstore.Entry, now time.Time) listedJSON {
 		Thumbprint: e.Thumbprint, Subject: e.Subject, Issuer: e.Issuer,
 		SerialNumber: e.SerialNumber, NotBefore: e.NotBefore, NotAfter: e.NotAfter,
 		HasPrivateKey: e.HasPrivateKey, KeyAlgorithm: e.KeyAlgorithm, File: e.File,
-		DaysLeft: e.DaysLeft(now),
+		Expired: !now.Before(e.NotAfter), DaysLeft: e.DaysLeft(now),
 	}
 }
 
@@ -95,6 +102,26 @@ func (h *handlers) listAction(c *cli.Context) error {
 		entries = kept
 	}
 
+	if err := h.printList(format, s, entries, now); err != nil {
+		return err
+	}
+	if c.Bool("fail-if-any") && len(entries) > 0 {
+		one, many := "is in store "+s.Name(), "are in store "+s.Name()
+		if within > 0 {
+			one, many = "expires within "+c.String("expiring-within"), "expire within "+c.String("expiring-within")
+		}
+		if len(entries) == 1 {
+			return fmt.Errorf("%w: 1 certificate %s", errMatched, one)
+		}
+		return fmt.Errorf("%w: %d certificates %s", errMatched, len(entries), many)
+	}
+	return nil
+}
+
+// errMatched is list --fail-if-any's failure: something was listed.
+var errMatched = errors.New("--fail-if-any")
+
+func (h *handlers) printList(format string, s certstore.Store, entries []certstore.Entry, now time.Time) error {
 	if format == "json" {
 		out := make([]listedJSON, len(entries))
 		for i, e := range entries {
@@ -112,7 +139,11 @@ func (h *handlers) listAction(c *cli.Context) error {
 		if e.HasPrivateKey {
 			key = "yes"
 		}
-		t.row(e.Thumbprint.String(), e.Subject, e.Issuer, e.NotAfter.Format("2006-01-02"), strconv.Itoa(e.DaysLeft(now)), key)
+		days := strconv.Itoa(e.DaysLeft(now))
+		if !now.Before(e.NotAfter) {
+			days += " (expired)"
+		}
+		t.row(e.Thumbprint.String(), e.Subject, e.Issuer, e.NotAfter.Format("2006-01-02"), days, key)
 	}
 	return t.flush()
 }
