@@ -171,6 +171,17 @@ func (e *GraphError) Error() string {
 	return s
 }
 
+// ProofRefused reports whether Graph refused an addKey or removeKey for its
+// proof of possession, or for what it asked to add or remove. Graph says
+// Authentication_MissingOrMalformed (with 401) for a proof it does not
+// take, which is not about the bearer token.
+func (e *GraphError) ProofRefused() bool {
+	if e.Request != RequestAddKey && e.Request != RequestRemoveKey {
+		return false
+	}
+	return e.Code == "Authentication_MissingOrMalformed" || e.Status == http.StatusBadRequest
+}
+
 // Is makes errors.Is(err, ErrApplicationNotFound) true for Graph's 404.
 func (e *GraphError) Is(target error) bool {
 	return target == ErrApplicationNotFound && e.Status == http.StatusNotFound

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/certctl/certctl/certstore"
@@ -179,7 +180,7 @@ func (r *Rotation) Run(ctx context.Context) (*Result, error) {
 		res.New = candidate.Thumbprint()
 		report(2, StepCreate, StatusAlready, "%s %s is in store %s", res.New, candidate.Certificate().Subject, r.Store.Name())
 	case r.DryRun:
-		report(2, StepCreate, StatusPlanned, "make a %s certificate %s in store %s, valid until %s", req.KeyType, curCert.Subject, r.Store.Name(), req.NotAfter.Format("2006-01-02"))
+		report(2, StepCreate, StatusPlanned, "make %s certificate %s in store %s, valid until %s", withArticle(certstore.KeyAlgorithm(curCert.PublicKey)), curCert.Subject, r.Store.Name(), req.NotAfter.Format("2006-01-02"))
 	default:
 		e, err := r.Store.Create(req)
 		if err != nil {
@@ -401,6 +402,15 @@ func contextList(names []string) string {
 		s += n
 	}
 	return s
+}
+
+// withArticle puts "a" or "an" before a key algorithm's name, said as
+// letters: "an RSA 2048", "an ECDSA P-256", "an Ed25519".
+func withArticle(s string) string {
+	if s != "" && strings.ContainsRune("AEFHILMNORSX", rune(s[0])) {
+		return "an " + s
+	}
+	return "a " + s
 }
 
 func plural(n int, one, many string) string {

@@ -66,6 +66,8 @@ func exitCode(err error) int {
 		return exitMatched
 	case errors.As(err, &ge):
 		switch {
+		case ge.ProofRefused():
+			return exitRefused
 		case ge.Status == http.StatusUnauthorized:
 			return exitSignIn
 		case ge.Status == http.StatusNotFound:

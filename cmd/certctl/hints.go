@@ -42,6 +42,8 @@ func hints(err error) []string {
 		return []string{"register the environment again with its Microsoft Graph endpoint: certctl environment add NAME --authority-host URL --resource-manager-endpoint URL --graph-endpoint URL"}
 	case errors.As(err, &ge):
 		switch {
+		case ge.ProofRefused():
+			return []string{"Microsoft Graph checks the proof of possession: its certificate must be a valid credential of the application, and this machine's clock right"}
 		case ge.Status == http.StatusNotFound && ge.Request == appcred.RequestRead:
 			return []string{"check --application-id (the application (client) id, not its object id) and that the saved sign-in is in the application's tenant"}
 		case ge.Status == http.StatusUnauthorized:
@@ -50,8 +52,6 @@ func hints(err error) []string {
 			return []string{"--bootstrap needs a sign-in allowed to update the application: an owner of the app registration, or an identity with Application.ReadWrite.All"}
 		case ge.Status == http.StatusForbidden:
 			return []string{"the saved sign-in may not read or change this application: sign in as the application itself, or as an identity with Application.Read.All (to list) or Application.ReadWrite.OwnedBy"}
-		case ge.Status == http.StatusBadRequest && (ge.Request == appcred.RequestAddKey || ge.Request == appcred.RequestRemoveKey):
-			return []string{"Microsoft Graph checks the proof of possession: its certificate must be a valid credential of the application, and this machine's clock right"}
 		}
 	case errors.Is(err, platform.ErrNoHome):
 		return []string{"set CERTCTL_STORE_DIR or pass --store-dir to say where the store lives, and CERTCTL_CONFIG_DIR for the sign-in context"}

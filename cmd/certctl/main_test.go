@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"sort"
 	"strconv"
@@ -168,6 +169,7 @@ func TestScripts(t *testing.T) {
 			"snapshot": cmdSnapshot,
 			"noleak":   cmdNoLeak,
 			"fake":     fake.cmd,
+			"capture":  cmdCapture,
 		},
 	})
 }
@@ -194,6 +196,24 @@ func cmdExits(ts *testscript.TestScript, neg bool, args []string) {
 	}
 }
 
+// cmdCapture sets VAR to the first thumbprint (40 hexadecimal digits) in
+// the last command's stdout, for the commands that follow:
+//
+//	exec certctl new --subject CN=bot
+//	capture NEW
+func cmdCapture(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: capture VAR")
+	}
+	m := thumbprintPattern.FindString(ts.ReadFile("stdout"))
+	if m == "" {
+		ts.Fatalf("capture: no thumbprint in stdout")
+	}
+	ts.Setenv(args[0], m)
+}
+
+var thumbprintPattern = regexp.MustCompile(`\b[0-9A-F]{40}\b`)
+
 // cmdNoLeak fails if the secret in SECRETFILE (a token, without its line
 // break) appears in the last command's stdout or stderr, or in any FILE:
 //
@@ -217,21 +237,31 @@ func cmdNoLeak(ts *testscript.TestScript, neg bool, args []string) {
 	}
 }
 
-// cmd lets a script change the fake Entra ID:
+// cmd lets a script change the fake Entra ID, or see what it holds:
 //
 //	fake expire-refresh-tokens
 //	fake revoke-refresh-tokens
+//	fake credentials APP_ID
 //
 // Only the script that uses refresh tokens calls it: the fake is shared.
 func (f *fakeEntra) cmd(ts *testscript.TestScript, neg bool, args []string) {
-	if neg || len(args) != 1 {
-		ts.Fatalf("usage: fake expire-refresh-tokens|revoke-refresh-tokens")
+	if neg || len(args) < 1 {
+		ts.Fatalf("usage: fake expire-refresh-tokens|revoke-refresh-tokens|credentials APP_ID")
 	}
 	switch args[0] {
 	case "expire-refresh-tokens":
 		f.server.ExpireRefreshTokens()
 	case "revoke-refresh-tokens":
 		f.server.RevokeRefreshTokens()
+	case "credentials":
+		// What the fake Graph holds, to check a command against the
+		// service rather than against its own output.
+		if len(args) != 2 {
+			ts.Fatalf("usage: fake credentials APP_ID")
+		}
+		for _, k := range f.server.KeyCredentials(args[1]) {
+			fmt.Fprintf(ts.Stdout(), "%s %s\n", k.Thumbprint, k.KeyID)
+		}
 	default:
 		ts.Fatalf("fake: unknown action %q", args[0])
 	}
@@ -365,6 +395,7 @@ const (
 	appCert   = "a1c0ce27-0000-4000-8000-0000000000c1"
 	appSecret = "a1c0ce27-0000-4000-8000-0000000000c2"
 	appFed    = "a1c0ce27-0000-4000-8000-0000000000c3"
+	appLife   = "a1c0ce27-0000-4000-8000-0000000000c4"
 	// fixtureSecret and fixtureFederatedToken are the credentials the
 	// scripts check never appear in anything certctl writes or prints.
 	fixtureSecret         = "fixture-client-secret-5xQ9"
@@ -406,6 +437,11 @@ func startFakeEntra(t *testing.T) *fakeEntra {
 		t.Fatal(err)
 	}
 	s.RegisterSecret(appSecret, fixtureSecret)
+	// The secret's application may update applications in Graph, to
+	// register the first certificate of one (app credential add
+	// --bootstrap); appLife starts with no credential at all.
+	s.GrantApplicationWrite(appSecret)
+	s.ApplicationObjectID(appLife)
 	s.RegisterFederated(appFed, fixtureFederatedToken)
 	// Resource Manager answers a page at a time, so every sign-in reads
 	// the subscriptions through nextLink.
@@ -430,6 +466,8 @@ func startFakeEntra(t *testing.T) *fakeEntra {
 			"SSL_CERT_DIR":      t.TempDir(),
 			"FAKE_AUTHORITY":    s.AuthorityHost(),
 			"FAKE_ARM":          s.ResourceManager(),
+			"FAKE_GRAPH":        s.GraphEndpoint(),
+			"APP_LIFE":          appLife,
 			"FAKE_TENANT":       s.Tenant,
 			"FAKE_USER":         s.User,
 			"APP_CERT":          appCert,

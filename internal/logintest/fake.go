@@ -5,7 +5,9 @@
 // authorization code flow (with PKCE) and the device code flow, to public
 // clients and to confidential ones that authenticate as in the client
 // credentials flow; refresh tokens, rotated on each use; a managed identity
-// endpoint; and a Resource Manager subscriptions list, paged on request.
+// endpoint; a Resource Manager subscriptions list, paged on request; and
+// Microsoft Graph's application key credentials (graph.go), which are the
+// certificates sign-in checks client assertions against.
 //
 // Nothing here accepts what the real service would refuse: a tampered,
 // replayed, expired or misaddressed assertion is refused, and so is an
@@ -133,10 +135,20 @@ type Server struct {
 	closing            chan struct{}
 	caught             []string
 	t                  testing.TB
+	// graphWriters are the client ids GrantApplicationWrite named.
+	graphWriters map[string]bool
+	// replicationDelay is what SetReplicationDelay set.
+	replicationDelay int
 }
 
 type app struct {
-	certs     []*x509.Certificate
+	// objectID is the application object's id in Graph, which differs
+	// from its appId (the client id), as in Entra ID.
+	objectID    string
+	displayName string
+	// keys are the application's key credentials, in Graph's order:
+	// sign-in takes a client assertion signed by any of them.
+	keys      []*keyCredential
 	secret    string
 	federated string
 }
@@ -200,6 +212,7 @@ func New(t testing.TB) *Server {
 		authCodes:     map[string]*authCode{},
 		refreshTokens: map[string]*refreshToken{},
 		skipTokens:    map[string]skipToken{},
+		graphWriters:  map[string]bool{},
 		signKey:       []byte(randHex(32)),
 		closing:       make(chan struct{}),
 		t:             t,
@@ -296,13 +309,16 @@ func (s *Server) WriteCA(dir string) (string, error) {
 	return path, os.WriteFile(path, b, 0o600)
 }
 
-// RegisterCertificate registers cert as a credential of application appID.
-// A registered application is confidential: the user grants (authorization
-// code, device code, refresh token) need its client authentication too.
+// RegisterCertificate registers cert as a credential of application appID:
+// a key credential that sign-in knows at once, as if it had been added long
+// ago. A registered application is confidential: the user grants
+// (authorization code, device code, refresh token) need its client
+// authentication too.
 func (s *Server) RegisterCertificate(appID string, cert *x509.Certificate) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.app(appID).certs = append(s.app(appID).certs, cert)
+	a := s.app(appID)
+	a.keys = append(a.keys, newKeyCredential(cert, "", "", 0))
 }
 
 // RegisterSecret registers a client secret for application appID.
@@ -416,7 +432,7 @@ func (s *Server) UserAccessToken(scope string, lifetime time.Duration) string {
 func (s *Server) app(id string) *app {
 	a, ok := s.apps[id]
 	if !ok {
-		a = &app{}
+		a = &app{objectID: randGUID(), displayName: "app " + id}
 		s.apps[id] = a
 	}
 	return a
@@ -428,6 +444,10 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	fault := s.fault
 	s.mu.Unlock()
 
+	if r.URL.Path == "/graph" || strings.HasPrefix(r.URL.Path, "/graph/") {
+		s.serveGraph(w, r)
+		return
+	}
 	if r.URL.Path == "/arm/subscriptions" {
 		if fault == FaultRedirectARM {
 			http.Redirect(w, r, s.Catcher.URL+r.URL.RequestURI(), http.StatusFound)
@@ -660,7 +680,7 @@ func (s *Server) authenticateClient(f url.Values, userGrant bool) *refusal {
 			}
 			break
 		}
-		if code, msg := s.checkAssertion(assertion, clientID, &cp); code != 0 {
+		if code, msg := s.checkAssertion(assertion, clientID); code != 0 {
 			return &refusal{http.StatusUnauthorized, "invalid_client", code, msg}
 		}
 	default:
@@ -815,9 +835,10 @@ func (s *Server) redeemRefreshToken(f url.Values) (grant, *refusal) {
 	return grant{clientID: clientID, user: rt.user, scope: scope, consented: rt.scope, clientInfo: f.Get("client_info") == "1"}, nil
 }
 
-// checkAssertion verifies a client assertion as Entra ID does; it returns
-// the AADSTS code and message of the first problem, or 0.
-func (s *Server) checkAssertion(jwt, clientID string, a *app) (int, string) {
+// checkAssertion verifies a client assertion as Entra ID does, against the
+// key credentials of application clientID; it returns the AADSTS code and
+// message of the first problem, or 0.
+func (s *Server) checkAssertion(jwt, clientID string) (int, string) {
 	parts := strings.Split(jwt, ".")
 	if len(parts) != 3 {
 		return 50027, "JWT token is invalid or malformed."
@@ -839,13 +860,7 @@ func (s *Server) checkAssertion(jwt, clientID string, a *app) (int, string) {
 	if decodePart(parts[0], &header) != nil || decodePart(parts[1], &claims) != nil {
 		return 50027, "JWT token is invalid or malformed."
 	}
-	var cert *x509.Certificate
-	for _, c := range a.certs {
-		s256 := sha256.Sum256(c.Raw)
-		if header.X5tS256 != "" && header.X5tS256 == base64.RawURLEncoding.EncodeToString(s256[:]) {
-			cert = c
-		}
-	}
+	cert := s.signInCertificate(clientID, header.X5tS256)
 	if cert == nil {
 		return 700027, fmt.Sprintf("Client assertion failed signature validation. Certificate with thumbprint '%s' is not registered on application '%s'.", header.X5tS256, clientID)
 	}
