@@ -3,7 +3,8 @@
 package certstore
 
 // RSA keys in CryptoAPI key containers: what the store imports RSA keys
-// into, and what Windows' own PFX import has long used. Every container is
+// into, where Create generates them when CNG cannot keep them (Wine), and
+// what Windows' own PFX import has long used. Every container is
 // acquired with CRYPT_SILENT, so nothing ever prompts.
 
 import (
@@ -40,6 +41,7 @@ var (
 	advapi32 = windows.NewLazySystemDLL("advapi32.dll")
 
 	procCryptImportKey    = advapi32.NewProc("CryptImportKey")
+	procCryptGenKey       = advapi32.NewProc("CryptGenKey")
 	procCryptExportKey    = advapi32.NewProc("CryptExportKey")
 	procCryptDestroyKey   = advapi32.NewProc("CryptDestroyKey")
 	procCryptGetUserKey   = advapi32.NewProc("CryptGetUserKey")
@@ -146,6 +148,82 @@ func capiImportRSA(k *rsa.PrivateKey, exportable bool) (*keyRef, error) {
 	capiDestroyKey(key)
 	capiRelease(h)
 	return ref, nil
+}
+
+// capiCreateRSA generates an RSA key of the given size in a new key
+// container, named uniquely, of MS_ENH_RSA_AES_PROV, as an AT_KEYEXCHANGE
+// key like those capiImportRSA stores; exportable only when asked. It
+// returns where the key is and its public half.
+func capiCreateRSA(bits int, exportable bool) (*keyRef, *rsa.PublicKey, error) {
+	ref := &keyRef{
+		container: newContainerName(),
+		provider:  msEnhRSAAESProv,
+		provType:  windows.PROV_RSA_AES,
+		keySpec:   atKeyExchange,
+	}
+	h, err := capiAcquire(ref, windows.CRYPT_NEWKEYSET)
+	if err != nil {
+		return nil, nil, err
+	}
+	pub, err := capiGenRSA(h, ref, bits, exportable)
+	capiRelease(h)
+	if err != nil {
+		capiDelete(ref)
+		return nil, nil, err
+	}
+	return ref, pub, nil
+}
+
+// capiGenRSA generates the key of ref's container, opened as h, and
+// exports its public half.
+func capiGenRSA(h windows.Handle, ref *keyRef, bits int, exportable bool) (*rsa.PublicKey, error) {
+	flags := uint32(bits) << 16 // the key size goes in the upper 16 bits
+	if exportable {
+		flags |= cryptExportable
+	}
+	var key uintptr
+	r, _, errno := procCryptGenKey.Call(
+		uintptr(h),                    // hProv
+		uintptr(capiKeySpec(ref)),     // Algid: AT_KEYEXCHANGE
+		uintptr(flags),                // dwFlags
+		uintptr(unsafe.Pointer(&key)), // phKey
+	)
+	if r == 0 {
+		return nil, callErr("CryptGenKey", errno)
+	}
+	defer capiDestroyKey(key)
+	var size uint32
+	r, _, errno = procCryptExportKey.Call(
+		key,                            // hKey
+		0,                              // hExpKey
+		publicKeyBlob,                  // dwBlobType
+		0,                              // dwFlags
+		0,                              // pbData
+		uintptr(unsafe.Pointer(&size)), // pdwDataLen
+	)
+	if r == 0 {
+		return nil, callErr("CryptExportKey", errno)
+	}
+	blob := make([]byte, size)
+	r, _, errno = procCryptExportKey.Call(
+		key,                               // hKey
+		0,                                 // hExpKey
+		publicKeyBlob,                     // dwBlobType
+		0,                                 // dwFlags
+		uintptr(unsafe.Pointer(&blob[0])), // pbData
+		uintptr(unsafe.Pointer(&size)),    // pdwDataLen
+	)
+	if r == 0 {
+		return nil, callErr("CryptExportKey", errno)
+	}
+	pub, err := parseCAPIRSAPublicBlob(blob[:size])
+	if err != nil {
+		return nil, err
+	}
+	if pub.N.BitLen() != bits {
+		return nil, fmt.Errorf("CryptGenKey made a %d-bit key where %d bits were asked", pub.N.BitLen(), bits)
+	}
+	return pub, nil
 }
 
 // capiDelete deletes ref's key container. A container that is already gone

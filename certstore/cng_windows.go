@@ -3,7 +3,8 @@
 package certstore
 
 // Keys of CNG key storage providers: what the store imports ECDSA keys into
-// (CryptoAPI has no ECDSA), and what other tools may have put RSA keys in.
+// (CryptoAPI has no ECDSA), where Create generates keys, and what other
+// tools may have put RSA keys in.
 // Every call passes NCRYPT_SILENT_FLAG where it can, so nothing prompts.
 
 import (
@@ -32,6 +33,12 @@ const (
 	bcryptPadPSS                 = 0x00000008                                // BCRYPT_PAD_PSS
 	msKeyStorageProvider         = "Microsoft Software Key Storage Provider" // MS_KEY_STORAGE_PROVIDER
 	ncryptExportPolicyProperty   = "Export Policy"                           // NCRYPT_EXPORT_POLICY_PROPERTY
+	ncryptLengthProperty         = "Length"                                  // NCRYPT_LENGTH_PROPERTY
+	bcryptRSAAlgorithm           = "RSA"                                     // BCRYPT_RSA_ALGORITHM
+	bcryptECDSAP256Algorithm     = "ECDSA_P256"                              // BCRYPT_ECDSA_P256_ALGORITHM
+	bcryptECDSAP384Algorithm     = "ECDSA_P384"                              // BCRYPT_ECDSA_P384_ALGORITHM
+	bcryptRSAPublicBlobType      = "RSAPUBLICBLOB"                           // BCRYPT_RSAPUBLIC_BLOB
+	bcryptECCPublicBlobType      = "ECCPUBLICBLOB"                           // BCRYPT_ECCPUBLIC_BLOB
 	bcryptECCPrivateBlobType     = "ECCPRIVATEBLOB"                          // BCRYPT_ECCPRIVATE_BLOB
 	bcryptRSAFullPrivateBlobType = "RSAFULLPRIVATEBLOB"                      // BCRYPT_RSAFULLPRIVATE_BLOB
 )
@@ -41,6 +48,7 @@ var (
 
 	procNCryptOpenStorageProvider = ncrypt.NewProc("NCryptOpenStorageProvider")
 	procNCryptImportKey           = ncrypt.NewProc("NCryptImportKey")
+	procNCryptCreatePersistedKey  = ncrypt.NewProc("NCryptCreatePersistedKey")
 	procNCryptSetProperty         = ncrypt.NewProc("NCryptSetProperty")
 	procNCryptGetProperty         = ncrypt.NewProc("NCryptGetProperty")
 	procNCryptFinalizeKey         = ncrypt.NewProc("NCryptFinalizeKey")
@@ -232,6 +240,156 @@ func cngImportECDSA(k *ecdsa.PrivateKey, exportable bool) (*keyRef, error) {
 	ncryptFree(k2)
 	ncryptFree(p2)
 	return ref, nil
+}
+
+// cngCreateKey generates a key of type kt as a persisted key of the
+// Microsoft Software Key Storage Provider with a new, unique name;
+// exportable only when asked. It returns where the key is and its public
+// half, read back from the stored key.
+//
+// Wine 8's provider makes the key in memory only ("Persistent keys are not
+// supported") and cannot open a key by name (NCryptOpenKey is a stub that
+// returns NTE_NOT_SUPPORTED), so there it fails when it opens the key again,
+// leaving nothing behind; it has no ECDSA keys at all
+// (NCryptCreatePersistedKey returns NTE_NOT_SUPPORTED).
+func cngCreateKey(kt KeyType, exportable bool) (*keyRef, crypto.PublicKey, error) {
+	alg, blobType := bcryptRSAAlgorithm, bcryptRSAPublicBlobType
+	bits, isRSA := kt.rsaBits()
+	if !isRSA {
+		blobType = bcryptECCPublicBlobType
+		switch kt {
+		case ECDSAP256:
+			alg = bcryptECDSAP256Algorithm
+		case ECDSAP384:
+			alg = bcryptECDSAP384Algorithm
+		default:
+			return nil, nil, fmt.Errorf("%w %q", ErrUnknownKeyType, kt)
+		}
+	}
+	ref := &keyRef{container: newContainerName(), provider: msKeyStorageProvider}
+	prov, err := cngProvider(ref.provider)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer ncryptFree(prov)
+	alg16, name16 := utf16Ptr(alg), utf16Ptr(ref.container)
+	var key uintptr
+	// NCryptCreatePersistedKey takes no NCRYPT_SILENT_FLAG, only
+	// NCRYPT_MACHINE_KEY_FLAG and NCRYPT_OVERWRITE_KEY_FLAG; it asks
+	// nothing. dwLegacyKeySpec 0 makes a CNG key, as cngOpen opens it.
+	err = ncryptCall("NCryptCreatePersistedKey", procNCryptCreatePersistedKey,
+		prov,                            // hProvider
+		uintptr(unsafe.Pointer(&key)),   // phKey
+		uintptr(unsafe.Pointer(alg16)),  // pszAlgId
+		uintptr(unsafe.Pointer(name16)), // pszKeyName
+		0,                               // dwLegacyKeySpec
+		0,                               // dwFlags
+	)
+	runtime.KeepAlive(alg16)
+	runtime.KeepAlive(name16)
+	if err != nil {
+		return nil, nil, err
+	}
+	// Nothing is generated or written until NCryptFinalizeKey, after the
+	// size and the export policy are set.
+	err = cngFinalizeNew(key, bits, exportable)
+	ncryptFree(key)
+	if err != nil {
+		cngDelete(ref)
+		return nil, nil, err
+	}
+	// Read the public key from the key as stored, opened by its name: a
+	// provider that keeps keys only in memory (Wine) fails here, rather
+	// than give a certificate a key that is gone once the process ends.
+	pub, err := cngPublicKey(ref, blobType)
+	if err != nil {
+		cngDelete(ref)
+		return nil, nil, fmt.Errorf("the key storage provider did not keep the new key: %w", err)
+	}
+	if kt2, ok := KeyTypeOf(pub); !ok || kt2 != kt {
+		cngDelete(ref)
+		return nil, nil, fmt.Errorf("the key storage provider made a %s key where %s was asked", KeyAlgorithm(pub), kt)
+	}
+	return ref, pub, nil
+}
+
+// cngFinalizeNew sets the size (bits, for RSA keys; 0 for others) and the
+// export policy of a key that NCryptCreatePersistedKey made, and finalizes
+// it: generates and stores it.
+func cngFinalizeNew(key uintptr, bits int, exportable bool) error {
+	if bits != 0 {
+		length := uint32(bits)
+		property := utf16Ptr(ncryptLengthProperty)
+		if err := ncryptCall("NCryptSetProperty", procNCryptSetProperty,
+			key,                               // hObject
+			uintptr(unsafe.Pointer(property)), // pszProperty
+			uintptr(unsafe.Pointer(&length)),  // pbInput
+			4,                                 // cbInput
+			ncryptSilentFlag,                  // dwFlags
+		); err != nil {
+			return err
+		}
+	}
+	var policy uint32
+	if exportable {
+		policy = ncryptAllowExportFlag | ncryptAllowPlaintextExport
+	}
+	property := utf16Ptr(ncryptExportPolicyProperty)
+	if err := ncryptCall("NCryptSetProperty", procNCryptSetProperty,
+		key,                                // hObject
+		uintptr(unsafe.Pointer(property)),  // pszProperty
+		uintptr(unsafe.Pointer(&policy)),   // pbInput
+		4,                                  // cbInput
+		ncryptPersistFlag|ncryptSilentFlag, // dwFlags
+	); err != nil {
+		return err
+	}
+	return ncryptCall("NCryptFinalizeKey", procNCryptFinalizeKey,
+		key,              // hKey
+		ncryptSilentFlag, // dwFlags
+	)
+}
+
+// cngPublicKey opens ref's key and exports its public half as blobType,
+// BCRYPT_RSAPUBLIC_BLOB or BCRYPT_ECCPUBLIC_BLOB, which every key lets out.
+func cngPublicKey(ref *keyRef, blobType string) (crypto.PublicKey, error) {
+	prov, key, err := cngOpen(ref)
+	if err != nil {
+		return nil, err
+	}
+	defer ncryptFree(prov)
+	defer ncryptFree(key)
+	blobType16 := utf16Ptr(blobType)
+	var size uint32
+	if err := ncryptCall("NCryptExportKey", procNCryptExportKey,
+		key,                                 // hKey
+		0,                                   // hExportKey
+		uintptr(unsafe.Pointer(blobType16)), // pszBlobType
+		0,                                   // pParameterList
+		0,                                   // pbOutput
+		0,                                   // cbOutput
+		uintptr(unsafe.Pointer(&size)),      // pcbResult
+		ncryptSilentFlag,                    // dwFlags
+	); err != nil {
+		return nil, err
+	}
+	blob := make([]byte, size)
+	if err := ncryptCall("NCryptExportKey", procNCryptExportKey,
+		key,                                 // hKey
+		0,                                   // hExportKey
+		uintptr(unsafe.Pointer(blobType16)), // pszBlobType
+		0,                                   // pParameterList
+		uintptr(unsafe.Pointer(&blob[0])),   // pbOutput
+		uintptr(size),                       // cbOutput
+		uintptr(unsafe.Pointer(&size)),      // pcbResult
+		ncryptSilentFlag,                    // dwFlags
+	); err != nil {
+		return nil, err
+	}
+	if blobType == bcryptECCPublicBlobType {
+		return parseBCryptECCPublicBlob(blob[:size])
+	}
+	return parseBCryptRSAPublicBlob(blob[:size])
 }
 
 // cngDelete deletes ref's key. A key that is already gone is not an error.

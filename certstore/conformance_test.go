@@ -1,13 +1,18 @@
 package certstore
 
 import (
+	"bytes"
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha256"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/asn1"
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -35,6 +40,10 @@ type limits struct {
 	// where the suite runs. The suite then checks that a PSS signature
 	// fails with ErrPSSUnsupported.
 	noPSS string
+	// exportPolicy is set for a backend that keeps a key from leaving
+	// the store unless it was made exportable (Windows). The file store
+	// keeps keys in files, which always export.
+	exportPolicy bool
 }
 
 // kind is the key type for cases where the type does not matter: ECDSA,
@@ -264,5 +273,233 @@ func testConformanceWithin(t *testing.T, lim limits, open func(t *testing.T) (s 
 
 	t.Run("transactions", func(t *testing.T) {
 		testTransactions(t, lim, open)
+	})
+
+	t.Run("create", func(t *testing.T) {
+		testCreate(t, lim, open)
+	})
+}
+
+// newCertificate is a valid Create request for a certificate valid for a
+// year from an hour ago, with the default key type.
+func newCertificate(cn string) NewCertificate {
+	now := time.Now()
+	return NewCertificate{
+		Subject:     pkix.Name{CommonName: cn, Organization: []string{"certctl tests"}},
+		DNSNames:    []string{"app.certctl.test", "localhost"},
+		NotBefore:   now.Add(-time.Hour),
+		NotAfter:    now.AddDate(1, 0, 0),
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth, x509.ExtKeyUsageServerAuth},
+	}
+}
+
+// checkCreated checks that the certificate Create made is what n asked,
+// self-signed, with a key of type kt.
+func checkCreated(t *testing.T, n NewCertificate, kt KeyType, e Entry, cert *x509.Certificate) {
+	t.Helper()
+	assert.Equal(t, thumbprint.Of(cert), e.Thumbprint)
+	assert.True(t, e.HasPrivateKey)
+	if n.RawSubject != nil {
+		assert.Equal(t, n.RawSubject, cert.RawSubject, "the subject byte for byte")
+	} else {
+		assert.Equal(t, n.Subject.String(), cert.Subject.String())
+	}
+	assert.Equal(t, cert.Subject.String(), e.Subject)
+	assert.Equal(t, e.Subject, e.Issuer)
+	assert.True(t, bytes.Equal(cert.RawSubject, cert.RawIssuer), "issuer %s is not the subject", cert.Issuer)
+	assert.NoError(t, cert.CheckSignature(cert.SignatureAlgorithm, cert.RawTBSCertificate, cert.Signature), "self-signed")
+	assert.Equal(t, n.DNSNames, cert.DNSNames)
+	assert.Equal(t, n.ExtKeyUsage, cert.ExtKeyUsage)
+	assert.True(t, cert.NotBefore.Equal(n.NotBefore.Truncate(time.Second)), "NotBefore %v, asked %v", cert.NotBefore, n.NotBefore)
+	assert.True(t, cert.NotAfter.Equal(n.NotAfter.Truncate(time.Second)), "NotAfter %v, asked %v", cert.NotAfter, n.NotAfter)
+	assert.False(t, cert.IsCA)
+	assert.NotZero(t, cert.KeyUsage&x509.KeyUsageDigitalSignature)
+	got, ok := KeyTypeOf(cert.PublicKey)
+	assert.True(t, ok, "key %s", KeyAlgorithm(cert.PublicKey))
+	assert.Equal(t, kt, got)
+	switch kt {
+	case ECDSAP256:
+		assert.Equal(t, x509.ECDSAWithSHA256, cert.SignatureAlgorithm)
+	case ECDSAP384:
+		assert.Equal(t, x509.ECDSAWithSHA384, cert.SignatureAlgorithm)
+	default:
+		assert.Equal(t, x509.SHA256WithRSA, cert.SignatureAlgorithm, "PKCS #1 v1.5, which every store's keys make")
+	}
+}
+
+// rawName is the DER subject CN=cn.
+func rawName(t *testing.T, cn string) []byte {
+	t.Helper()
+	raw, err := asn1.Marshal(pkix.Name{CommonName: cn}.ToRDNSequence())
+	require.NoError(t, err)
+	return raw
+}
+
+// testCreate is Create's part of the conformance suite.
+func testCreate(t *testing.T, lim limits, open func(t *testing.T) (s Store, reopen func() Store)) {
+	t.Run("default key signs from another handle", func(t *testing.T) {
+		s, reopen := open(t)
+		n := newCertificate("certctl create")
+		e, err := s.Create(n)
+		require.NoError(t, err)
+		assert.Empty(t, n.KeyType, "Create fills in the default in its own copy")
+		require.NoError(t, s.Close())
+
+		s2 := reopen()
+		defer s2.Close()
+		list, err := s2.List()
+		require.NoError(t, err)
+		require.Len(t, list, 1)
+		assert.Equal(t, e, list[0])
+		id, err := s2.Find(e.Thumbprint)
+		require.NoError(t, err)
+		assert.True(t, id.HasPrivateKey())
+		assert.Empty(t, id.Chain())
+		checkCreated(t, n, RSA2048, e, id.Certificate())
+		verifySigner(t, id, lim)
+	})
+
+	t.Run("export only when exportable", func(t *testing.T) {
+		s, _ := open(t)
+		locked, err := s.Create(newCertificate("certctl create locked"))
+		require.NoError(t, err)
+		n := newCertificate("certctl create exportable")
+		n.Exportable = true
+		free, err := s.Create(n)
+		require.NoError(t, err)
+
+		b, err := s.Export(locked.Thumbprint, true)
+		if lim.exportPolicy {
+			require.Error(t, err)
+			assert.ErrorIs(t, err, ErrNotExportable)
+		} else {
+			require.NoError(t, err, "the backend's keys always export")
+			assert.True(t, b.Leaf.PublicKey.(*rsa.PublicKey).Equal(b.Key.Public()))
+		}
+		b, err = s.Export(locked.Thumbprint, false)
+		require.NoError(t, err)
+		assert.Equal(t, locked.Thumbprint, thumbprint.Of(b.Leaf))
+		assert.Nil(t, b.Key)
+
+		b, err = s.Export(free.Thumbprint, true)
+		require.NoError(t, err)
+		assert.Equal(t, free.Thumbprint, thumbprint.Of(b.Leaf))
+		require.NotNil(t, b.Key)
+		assert.True(t, b.Leaf.PublicKey.(*rsa.PublicKey).Equal(b.Key.Public()), "the exported key is the certificate's")
+		digest := sha256.Sum256([]byte("certctl exported"))
+		sig, err := b.Key.Sign(rand.Reader, digest[:], crypto.SHA256)
+		require.NoError(t, err)
+		assert.NoError(t, rsa.VerifyPKCS1v15(b.Leaf.PublicKey.(*rsa.PublicKey), crypto.SHA256, digest[:], sig))
+	})
+
+	t.Run("ECDSA keys", func(t *testing.T) {
+		if lim.noECDSA != "" {
+			t.Skip(lim.noECDSA)
+		}
+		s, _ := open(t)
+		for _, kt := range []KeyType{ECDSAP256, ECDSAP384} {
+			n := newCertificate("certctl create " + string(kt))
+			n.KeyType = kt
+			e, err := s.Create(n)
+			require.NoError(t, err)
+			assert.Equal(t, map[KeyType]string{ECDSAP256: "ECDSA P-256", ECDSAP384: "ECDSA P-384"}[kt], e.KeyAlgorithm)
+			id, err := s.Find(e.Thumbprint)
+			require.NoError(t, err)
+			checkCreated(t, n, kt, e, id.Certificate())
+			verifySigner(t, id, lim)
+		}
+	})
+
+	t.Run("other RSA sizes", func(t *testing.T) {
+		if testing.Short() {
+			t.Skip("generating RSA 3072 and 4096 keys is slow")
+		}
+		s, _ := open(t)
+		for _, kt := range []KeyType{RSA3072, RSA4096} {
+			n := newCertificate("certctl create " + string(kt))
+			n.KeyType = kt
+			e, err := s.Create(n)
+			require.NoError(t, err)
+			id, err := s.Find(e.Thumbprint)
+			require.NoError(t, err)
+			checkCreated(t, n, kt, e, id.Certificate())
+			verifySigner(t, id, lim)
+		}
+	})
+
+	t.Run("invalid requests change nothing", func(t *testing.T) {
+		s, _ := open(t)
+		for _, tc := range []struct {
+			name, field string
+			change      func(n *NewCertificate)
+		}{
+			{"empty subject", "subject", func(n *NewCertificate) { n.Subject = pkix.Name{} }},
+			{"no validity", "validity", func(n *NewCertificate) { n.NotAfter = n.NotBefore }},
+			{"ends before it starts", "validity", func(n *NewCertificate) { n.NotAfter = n.NotBefore.Add(-time.Second) }},
+			{"over 100 years", "validity", func(n *NewCertificate) { n.NotAfter = n.NotBefore.AddDate(101, 0, 0) }},
+			{"unknown key type", "key type", func(n *NewCertificate) { n.KeyType = "rsa1024" }},
+			{"no extended key usage", "extended key usage", func(n *NewCertificate) { n.ExtKeyUsage = nil }},
+			{"raw subject not DER", "subject", func(n *NewCertificate) { n.RawSubject = []byte("CN=certctl") }},
+			{"raw subject with trailing bytes", "subject", func(n *NewCertificate) { n.RawSubject = append(rawName(t, "certctl"), 0) }},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				n := newCertificate("certctl create " + tc.name)
+				tc.change(&n)
+				_, err := s.Create(n)
+				require.Error(t, err)
+				var invalid *InvalidCertificateError
+				require.ErrorAs(t, err, &invalid)
+				assert.Equal(t, tc.field, invalid.Field, "%v", err)
+				list, err := s.List()
+				require.NoError(t, err)
+				assert.Empty(t, list)
+			})
+		}
+
+		// The limits themselves are accepted.
+		n := newCertificate("certctl create 100 years")
+		n.NotAfter = n.NotBefore.Add(MaxValidity)
+		n.KeyType = RSA2048
+		n.ExtKeyUsage = n.ExtKeyUsage[:1]
+		n.DNSNames = nil
+		e, err := s.Create(n)
+		require.NoError(t, err)
+		id, err := s.Find(e.Thumbprint)
+		require.NoError(t, err)
+		checkCreated(t, n, RSA2048, e, id.Certificate())
+	})
+
+	t.Run("raw subject is kept", func(t *testing.T) {
+		s, _ := open(t)
+		// A subject as another tool wrote it: a PrintableString, where Go
+		// would write a UTF8String, and attributes Go does not name.
+		raw, err := asn1.Marshal(pkix.RDNSequence{
+			{{Type: asn1.ObjectIdentifier{2, 5, 4, 3}, Value: asn1.RawValue{Tag: asn1.TagPrintableString, Bytes: []byte("certctl raw subject")}}},
+			{{Type: asn1.ObjectIdentifier{0, 9, 2342, 19200300, 100, 1, 25}, Value: "test"}}, // DC, an IA5String
+		})
+		require.NoError(t, err)
+		n := newCertificate("ignored when RawSubject is set")
+		n.RawSubject = raw
+		e, err := s.Create(n)
+		require.NoError(t, err)
+		id, err := s.Find(e.Thumbprint)
+		require.NoError(t, err)
+		checkCreated(t, n, RSA2048, e, id.Certificate())
+		assert.Contains(t, e.Subject, "CN=certctl raw subject")
+	})
+
+	t.Run("remove", func(t *testing.T) {
+		s, reopen := open(t)
+		e, err := s.Create(newCertificate("certctl create remove"))
+		require.NoError(t, err)
+		require.NoError(t, s.Remove(e.Thumbprint))
+		_, err = s.Find(e.Thumbprint)
+		assert.ErrorIs(t, err, ErrNotFound)
+		s2 := reopen()
+		defer s2.Close()
+		list, err := s2.List()
+		require.NoError(t, err)
+		assert.Empty(t, list)
+		assert.ErrorIs(t, s2.Remove(e.Thumbprint), ErrNotFound)
 	})
 }

@@ -131,11 +131,16 @@ type NewCertificate struct {
 type InvalidCertificateError struct {
 	Field  string
 	Reason string
+	// Err is the sentinel behind it, if any: ErrUnknownKeyType.
+	Err error
 }
 
 func (e *InvalidCertificateError) Error() string {
 	return fmt.Sprintf("invalid %s: %s", e.Field, e.Reason)
 }
+
+// Unwrap returns Err.
+func (e *InvalidCertificateError) Unwrap() error { return e.Err }
 
 // check refuses what Create must not make, and fills in the default key
 // type.
@@ -143,9 +148,11 @@ func (n *NewCertificate) check() error {
 	if n.KeyType == "" {
 		n.KeyType = RSA2048
 	}
-	if _, err := ParseKeyType(string(n.KeyType)); err != nil {
-		return &InvalidCertificateError{Field: "key type", Reason: fmt.Sprintf("%q is not one of %s", n.KeyType, joinKeyTypes())}
+	kt, err := ParseKeyType(string(n.KeyType))
+	if err != nil {
+		return &InvalidCertificateError{Field: "key type", Reason: fmt.Sprintf("%q is not one of %s", n.KeyType, joinKeyTypes()), Err: ErrUnknownKeyType}
 	}
+	n.KeyType = kt
 	if len(n.RawSubject) > 0 {
 		var rdn pkix.RDNSequence
 		if rest, err := asn1.Unmarshal(n.RawSubject, &rdn); err != nil || len(rest) > 0 || len(rdn) == 0 {
@@ -172,18 +179,6 @@ func joinKeyTypes() string {
 		s[i] = string(kt)
 	}
 	return strings.Join(s, ", ")
-}
-
-// generateKey makes a key of type kt in memory, for the file store, which
-// keeps keys in its own files.
-func generateKey(kt KeyType) (crypto.Signer, error) {
-	if bits, ok := kt.rsaBits(); ok {
-		return rsa.GenerateKey(rand.Reader, bits)
-	}
-	if c, ok := kt.curve(); ok {
-		return ecdsa.GenerateKey(c, rand.Reader)
-	}
-	return nil, fmt.Errorf("%w %q", ErrUnknownKeyType, kt)
 }
 
 // selfSign makes n's certificate for the public key pub, signed by signer,

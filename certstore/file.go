@@ -4,6 +4,9 @@ package certstore
 
 import (
 	"crypto"
+	"crypto/ecdsa"
+	"crypto/rand"
+	"crypto/rsa"
 	"crypto/x509"
 	"errors"
 	"fmt"
@@ -637,4 +640,16 @@ func (s *fileStore) Create(n NewCertificate) (Entry, error) {
 		return Entry{}, err
 	}
 	return res.Entry, nil
+}
+
+// generateKey makes a key of type kt in memory, for the file store, which
+// keeps keys in its own files.
+func generateKey(kt KeyType) (crypto.Signer, error) {
+	if bits, ok := kt.rsaBits(); ok {
+		return rsa.GenerateKey(rand.Reader, bits)
+	}
+	if c, ok := kt.curve(); ok {
+		return ecdsa.GenerateKey(c, rand.Reader)
+	}
+	return nil, fmt.Errorf("%w %q", ErrUnknownKeyType, kt)
 }

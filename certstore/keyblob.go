@@ -5,7 +5,7 @@ package certstore
 // The key blob formats of the Windows store: what a key looks like when it
 // goes into CryptoAPI (CryptImportKey) or CNG (NCryptImportKey) and when it
 // comes back out through an export. They are plain byte layouts, so they
-// live in an untagged file and are tested on every platform.
+// are tested under Wine with the rest of the Windows backend.
 
 import (
 	"crypto/ecdsa"
@@ -19,14 +19,21 @@ import (
 
 const (
 	// CryptoAPI, wincrypt.h.
+	publicKeyBlob   = 0x6        // PUBLICKEYBLOB
 	privateKeyBlob  = 0x7        // PRIVATEKEYBLOB
 	curBlobVersion  = 2          // CUR_BLOB_VERSION
 	calgRSAKeyX     = 0x0000a400 // CALG_RSA_KEYX
+	calgRSASign     = 0x00002400 // CALG_RSA_SIGN
+	rsa1Magic       = 0x31415352 // "RSA1", RSAPUBKEY.magic of a public key
 	rsa2Magic       = 0x32415352 // "RSA2", RSAPUBKEY.magic of a private key
 	capiBlobHeadLen = 8 + 12     // sizeof(BLOBHEADER) + sizeof(RSAPUBKEY)
 
 	// CNG, bcrypt.h.
+	bcryptRSAPublicMagic      = 0x31415352 // BCRYPT_RSAPUBLIC_MAGIC, "RSA1"
 	bcryptRSAFullPrivateMagic = 0x33415352 // BCRYPT_RSAFULLPRIVATE_MAGIC, "RSA3"
+	bcryptECDSAPublicP256     = 0x31534345 // BCRYPT_ECDSA_PUBLIC_P256_MAGIC, "ECS1"
+	bcryptECDSAPublicP384     = 0x33534345 // BCRYPT_ECDSA_PUBLIC_P384_MAGIC, "ECS3"
+	bcryptECDSAPublicP521     = 0x35534345 // BCRYPT_ECDSA_PUBLIC_P521_MAGIC, "ECS5"
 	bcryptECDSAPrivateP256    = 0x32534345 // BCRYPT_ECDSA_PRIVATE_P256_MAGIC, "ECS2"
 	bcryptECDSAPrivateP384    = 0x34534345 // BCRYPT_ECDSA_PRIVATE_P384_MAGIC, "ECS4"
 	bcryptECDSAPrivateP521    = 0x36534345 // BCRYPT_ECDSA_PRIVATE_P521_MAGIC, "ECS6"
@@ -270,4 +277,122 @@ func parseBCryptECCPrivateBlob(blob []byte) (*ecdsa.PrivateKey, error) {
 		return nil, fmt.Errorf("%w: public point does not match the private key", errBadBlob)
 	}
 	return k, nil
+}
+
+// The public blobs below are what a key generated inside a provider is read
+// back as, to certify it: CryptExportKey's PUBLICKEYBLOB and NCryptExportKey's
+// BCRYPT_RSAPUBLIC_BLOB and BCRYPT_ECCPUBLIC_BLOB.
+
+// minRSABits and maxRSABits bound the RSA keys the parsers accept: what the
+// Microsoft providers make.
+const minRSABits, maxRSABits = 512, 16384
+
+// checkedRSAPublicKey assembles an RSA public key and checks that it is one
+// of bits bits with a usable exponent.
+func checkedRSAPublicKey(n *big.Int, e uint64, bits int) (*rsa.PublicKey, error) {
+	if n.BitLen() != bits {
+		return nil, fmt.Errorf("%w: a modulus of %d bits where %d are announced", errBadBlob, n.BitLen(), bits)
+	}
+	if n.Bit(0) == 0 {
+		return nil, fmt.Errorf("%w: even modulus", errBadBlob)
+	}
+	if e < 3 || e > 0x7FFFFFFF || e%2 == 0 {
+		return nil, fmt.Errorf("%w: public exponent %d", errBadBlob, e)
+	}
+	return &rsa.PublicKey{N: n, E: int(e)}, nil
+}
+
+// parseCAPIRSAPublicBlob reads a PUBLICKEYBLOB of an RSA key, as
+// CryptExportKey writes it:
+//
+//	BLOBHEADER {bType, bVersion, reserved, aiKeyAlg}
+//	RSAPUBKEY  {magic "RSA1", bitlen, pubexp}
+//	modulus[bitlen/8]
+//
+// with the modulus little-endian.
+func parseCAPIRSAPublicBlob(blob []byte) (*rsa.PublicKey, error) {
+	if len(blob) < capiBlobHeadLen || blob[0] != publicKeyBlob {
+		return nil, fmt.Errorf("%w: not a PUBLICKEYBLOB", errBadBlob)
+	}
+	le := binary.LittleEndian
+	if alg := le.Uint32(blob[4:]); alg != calgRSAKeyX && alg != calgRSASign {
+		return nil, fmt.Errorf("%w: algorithm 0x%08X is not RSA", errBadBlob, alg)
+	}
+	if magic := le.Uint32(blob[8:]); magic != rsa1Magic {
+		return nil, fmt.Errorf("%w: RSAPUBKEY magic 0x%08X, want \"RSA1\"", errBadBlob, magic)
+	}
+	bits := int(le.Uint32(blob[12:]))
+	full := (bits + 7) / 8
+	if bits < minRSABits || bits > maxRSABits || len(blob) != capiBlobHeadLen+full {
+		return nil, fmt.Errorf("%w: %d bytes for a %d-bit public key", errBadBlob, len(blob), bits)
+	}
+	return checkedRSAPublicKey(fromLE(blob[capiBlobHeadLen:]), uint64(le.Uint32(blob[16:])), bits)
+}
+
+// parseBCryptRSAPublicBlob reads a BCRYPT_RSAPUBLIC_BLOB, as NCryptExportKey
+// writes the public half of an RSA key:
+//
+//	BCRYPT_RSAKEY_BLOB {Magic "RSA1", BitLength, cbPublicExp, cbModulus, cbPrime1, cbPrime2}
+//	PublicExponent[cbPublicExp] Modulus[cbModulus]
+//
+// with both numbers big-endian; cbPrime1 and cbPrime2 are 0.
+func parseBCryptRSAPublicBlob(blob []byte) (*rsa.PublicKey, error) {
+	const head = 6 * 4
+	if len(blob) < head {
+		return nil, fmt.Errorf("%w: too short for a BCRYPT_RSAKEY_BLOB", errBadBlob)
+	}
+	le := binary.LittleEndian
+	if magic := le.Uint32(blob); magic != bcryptRSAPublicMagic {
+		return nil, fmt.Errorf("%w: magic 0x%08X, want \"RSA1\"", errBadBlob, magic)
+	}
+	bits := int(le.Uint32(blob[4:]))
+	cbExp, cbMod := int(le.Uint32(blob[8:])), int(le.Uint32(blob[12:]))
+	if bits < minRSABits || bits > maxRSABits || cbExp < 1 || cbExp > 8 || cbMod != (bits+7)/8 ||
+		le.Uint32(blob[16:]) != 0 || le.Uint32(blob[20:]) != 0 || len(blob) != head+cbExp+cbMod {
+		return nil, fmt.Errorf("%w: sizes do not add up to a %d-bit public key in %d bytes", errBadBlob, bits, len(blob))
+	}
+	e := new(big.Int).SetBytes(blob[head : head+cbExp])
+	if !e.IsUint64() {
+		return nil, fmt.Errorf("%w: public exponent too large", errBadBlob)
+	}
+	return checkedRSAPublicKey(new(big.Int).SetBytes(blob[head+cbExp:]), e.Uint64(), bits)
+}
+
+// parseBCryptECCPublicBlob reads a BCRYPT_ECCPUBLIC_BLOB of an ECDSA key, as
+// NCryptExportKey writes the public half of one:
+//
+//	BCRYPT_ECCKEY_BLOB {dwMagic, cbKey}  X[cbKey] Y[cbKey]
+//
+// with both coordinates big-endian, and checks that the point is on the
+// curve.
+func parseBCryptECCPublicBlob(blob []byte) (*ecdsa.PublicKey, error) {
+	if len(blob) < 8 {
+		return nil, fmt.Errorf("%w: too short for a BCRYPT_ECCKEY_BLOB", errBadBlob)
+	}
+	magic := binary.LittleEndian.Uint32(blob)
+	size := int(binary.LittleEndian.Uint32(blob[4:]))
+	var curve elliptic.Curve
+	for _, c := range []struct {
+		magic uint32
+		curve elliptic.Curve
+	}{
+		{bcryptECDSAPublicP256, elliptic.P256()},
+		{bcryptECDSAPublicP384, elliptic.P384()},
+		{bcryptECDSAPublicP521, elliptic.P521()},
+	} {
+		if _, n, _ := eccCurve(c.curve); c.magic == magic && n == size {
+			curve = c.curve
+		}
+	}
+	if curve == nil {
+		return nil, fmt.Errorf("%w: magic 0x%08X with %d-byte coordinates is no ECDSA public key of P-256, P-384 or P-521", errBadBlob, magic, size)
+	}
+	if len(blob) != 8+2*size {
+		return nil, fmt.Errorf("%w: %d bytes, want %d", errBadBlob, len(blob), 8+2*size)
+	}
+	pub, err := ecdsa.ParseUncompressedPublicKey(curve, append([]byte{4}, blob[8:]...))
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", errBadBlob, err)
+	}
+	return pub, nil
 }

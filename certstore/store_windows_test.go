@@ -39,10 +39,10 @@ func isWine() bool {
 
 // windowsLimits are what the Windows backend cannot do where the tests run.
 func windowsLimits() limits {
-	var lim limits
+	lim := limits{exportPolicy: true}
 	if isWine() {
-		lim.noPSS = "RSA keys are imported into CryptoAPI containers, whose CryptSignHash has no PSS padding, and Wine's NCryptOpenKey cannot open them for CNG's"
-		lim.noECDSA = "Wine's NCryptImportKey fails with NTE_NOT_SUPPORTED, so ECDSA keys (CNG) cannot be imported under Wine; TestWindowsECDSAUnderWine checks that the import fails cleanly"
+		lim.noPSS = "RSA keys go into CryptoAPI containers (Import's always, Create's where CNG keeps no keys, as under Wine), whose CryptSignHash has no PSS padding, and Wine's NCryptOpenKey cannot open them for CNG's"
+		lim.noECDSA = "Wine's NCryptImportKey and NCryptCreatePersistedKey fail with NTE_NOT_SUPPORTED for ECDSA keys, which only CNG holds, so they can neither be imported nor created under Wine; TestWindowsECDSAUnderWine checks that both fail cleanly"
 	}
 	return lim
 }
@@ -180,21 +180,29 @@ func TestWindowsSecondProcess(t *testing.T) {
 		assert.True(t, res.Added)
 		assert.Equal(t, thumbprint.Of(b.Leaf), res.Entry.Thumbprint)
 	}
-	exe, err := os.Executable()
-	require.NoError(t, err)
 	for _, b := range bundles {
 		tp := thumbprint.Of(b.Leaf)
 		digest := sha256.Sum256([]byte("second process " + tp.String()))
-		cmd := exec.Command(exe, "-test.run=^TestWindowsHelperProcess$", "-test.v")
-		cmd.Env = append(os.Environ(), "CERTCTL_HELPER_STORE="+s.name, "CERTCTL_HELPER_TP="+tp.String(), "CERTCTL_HELPER_DIGEST="+hex.EncodeToString(digest[:]))
-		out, err := cmd.CombinedOutput()
-		require.NoError(t, err, "%s", out)
-		_, after, ok := strings.Cut(string(out), "signature=")
-		require.True(t, ok, "%s", out)
-		sig, err := hex.DecodeString(strings.Fields(after)[0])
-		require.NoError(t, err)
+		sig := signInOtherProcess(t, s.name, tp, digest[:])
 		assert.NoError(t, rsa.VerifyPKCS1v15(b.Leaf.PublicKey.(*rsa.PublicKey), crypto.SHA256, digest[:], sig), "signature of %s", b.Leaf.Subject)
 	}
+}
+
+// signInOtherProcess has TestWindowsHelperProcess, in a process of its own,
+// sign the SHA-256 digest with the key of tp in the store.
+func signInOtherProcess(t *testing.T, store string, tp thumbprint.Thumbprint, digest []byte) []byte {
+	t.Helper()
+	exe, err := os.Executable()
+	require.NoError(t, err)
+	cmd := exec.Command(exe, "-test.run=^TestWindowsHelperProcess$", "-test.v")
+	cmd.Env = append(os.Environ(), "CERTCTL_HELPER_STORE="+store, "CERTCTL_HELPER_TP="+tp.String(), "CERTCTL_HELPER_DIGEST="+hex.EncodeToString(digest))
+	out, err := cmd.CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	_, after, ok := strings.Cut(string(out), "signature=")
+	require.True(t, ok, "%s", out)
+	sig, err := hex.DecodeString(strings.Fields(after)[0])
+	require.NoError(t, err)
+	return sig
 }
 
 func TestWindowsKeyContainers(t *testing.T) {
@@ -216,7 +224,7 @@ func TestWindowsKeyContainers(t *testing.T) {
 	_, err := s.Export(thumbprint.Of(a.Leaf), true)
 	require.Error(t, err)
 	assert.True(t, errors.Is(err, ErrNotExportable), "%v", err)
-	assert.Contains(t, err.Error(), "imported as not exportable")
+	assert.Contains(t, err.Error(), "stored as not exportable")
 	exported, err := s.Export(thumbprint.Of(a.Leaf), false)
 	require.NoError(t, err)
 	assert.True(t, exported.Leaf.Equal(a.Leaf))
@@ -442,7 +450,7 @@ func TestWindowsPFXImportCertStoreKey(t *testing.T) {
 
 func TestWindowsECDSAUnderWine(t *testing.T) {
 	if !isWine() {
-		t.Skip("on Windows, TestWindowsConformance imports and signs with ECDSA keys")
+		t.Skip("on Windows, TestWindowsConformance imports, creates and signs with ECDSA keys")
 	}
 	s := newTestStore(t)
 	a := mint(t, "certctl ecdsa under wine", "ecdsa", nil)
@@ -452,6 +460,86 @@ func TestWindowsECDSAUnderWine(t *testing.T) {
 	list, err := s.List()
 	require.NoError(t, err)
 	assert.Empty(t, list, "a failed import leaves the store as it was")
+
+	before := storedKeys(t)
+	for _, kt := range []KeyType{ECDSAP256, ECDSAP384} {
+		n := newCertificate("certctl create under wine")
+		n.KeyType = kt
+		_, err = s.Create(n)
+		require.Error(t, err)
+		t.Logf("%s: %v", kt, err)
+		assert.Contains(t, err.Error(), "NCryptCreatePersistedKey: 0x80090029 (NTE_NOT_SUPPORTED)")
+		assert.Contains(t, err.Error(), "choose an RSA key type")
+		assert.ErrorIs(t, err, windows.Errno(0x80090029))
+	}
+	list, err = s.List()
+	require.NoError(t, err)
+	assert.Empty(t, list, "a failed Create leaves the store as it was")
+	assert.Equal(t, before, storedKeys(t), "a failed Create leaves no key behind")
+}
+
+// storedKeys lists the names of the key containers certctl made, in
+// MS_ENH_RSA_AES_PROV (with a "capi:" prefix) and, where the provider can
+// list its keys (not Wine), in the Software KSP (with "cng:").
+func storedKeys(t *testing.T) map[string]bool {
+	t.Helper()
+	keys := map[string]bool{}
+	const (
+		ppEnumContainers = 2          // PP_ENUMCONTAINERS
+		cryptFirst       = 1          // CRYPT_FIRST
+		nteNoMoreItems   = 0x8009002A // NTE_NO_MORE_ITEMS
+	)
+	var h windows.Handle
+	require.NoError(t, windows.CryptAcquireContext(&h, nil, utf16Ptr(msEnhRSAAESProv), windows.PROV_RSA_AES, windows.CRYPT_VERIFYCONTEXT|windows.CRYPT_SILENT))
+	defer capiRelease(h)
+	getProvParam := advapi32.NewProc("CryptGetProvParam")
+	for flags := uintptr(cryptFirst); ; flags = 0 {
+		buf := make([]byte, 1024)
+		size := uint32(len(buf))
+		r, _, errno := getProvParam.Call(uintptr(h), ppEnumContainers, uintptr(unsafe.Pointer(&buf[0])), uintptr(unsafe.Pointer(&size)), flags)
+		if r == 0 {
+			require.ErrorIs(t, errno, windows.ERROR_NO_MORE_ITEMS, "CryptGetProvParam(PP_ENUMCONTAINERS)")
+			break
+		}
+		name := windows.ByteSliceToString(buf[:size])
+		if strings.HasPrefix(name, "certctl-") {
+			keys["capi:"+name] = true
+		}
+	}
+
+	prov, err := cngProvider(msKeyStorageProvider)
+	require.NoError(t, err)
+	defer ncryptFree(prov)
+	enumKeys := ncrypt.NewProc("NCryptEnumKeys")
+	freeBuffer := ncrypt.NewProc("NCryptFreeBuffer")
+	var state uintptr
+	defer func() {
+		if state != 0 {
+			freeBuffer.Call(state)
+		}
+	}()
+	for {
+		// NCryptKeyName: pszName, pszAlgid, dwLegacyKeySpec, dwFlags.
+		var name *struct {
+			name, alg *uint16
+			spec      uint32
+			flags     uint32
+		}
+		err := ncryptCall("NCryptEnumKeys", enumKeys, prov, 0, uintptr(unsafe.Pointer(&name)), uintptr(unsafe.Pointer(&state)), ncryptSilentFlag)
+		if errors.Is(err, windows.Errno(nteNoMoreItems)) {
+			break
+		}
+		if isWine() && errors.Is(err, windows.Errno(0x80090029)) { // NTE_NOT_SUPPORTED: Wine keeps no CNG keys to list
+			break
+		}
+		require.NoError(t, err)
+		n := windows.UTF16PtrToString(name.name)
+		freeBuffer.Call(uintptr(unsafe.Pointer(name)))
+		if strings.HasPrefix(n, "certctl-") {
+			keys["cng:"+n] = true
+		}
+	}
+	return keys
 }
 
 func TestWindowsUnsupportedKey(t *testing.T) {
@@ -528,5 +616,150 @@ func TestWindowsKeylessRootAndCA(t *testing.T) {
 			_, err = s2.Find(tp)
 			assert.ErrorIs(t, err, ErrNotFound)
 		})
+	}
+}
+
+// checkKey opens ref's key, wherever it is.
+func checkKey(ref *keyRef) error {
+	if ref.isCNG() {
+		return cngCheck(ref)
+	}
+	return capiCheck(ref)
+}
+
+// Create generates the key in a container of its own: a CNG key of the
+// Software KSP on Windows, a CryptoAPI container under Wine, whose KSP keeps
+// no keys. Another process signs with it, it does not export, and Remove
+// deletes it.
+func TestWindowsCreateKeyContainer(t *testing.T) {
+	s := newTestStore(t)
+	before := storedKeys(t)
+	n := newCertificate("certctl create container")
+	e, err := s.Create(n)
+	require.NoError(t, err)
+	ref := keyOfStored(t, s, e.Thumbprint)
+	t.Logf("the key is in %s (type %d, key spec %d)", ref, ref.provType, ref.keySpec)
+	assert.True(t, strings.HasPrefix(ref.container, "certctl-"), ref.container)
+	kind := "cng:"
+	if isWine() {
+		kind = "capi:"
+		assert.Equal(t, msEnhRSAAESProv, ref.provider)
+		assert.Equal(t, uint32(windows.PROV_RSA_AES), ref.provType)
+		assert.Equal(t, uint32(atKeyExchange), ref.keySpec)
+	} else {
+		assert.Equal(t, msKeyStorageProvider, ref.provider)
+		assert.True(t, ref.isCNG())
+		assert.Zero(t, ref.keySpec)
+	}
+	want := map[string]bool{kind + ref.container: true}
+	for k := range before {
+		want[k] = true
+	}
+	assert.Equal(t, want, storedKeys(t), "one new key container")
+
+	digest := sha256.Sum256([]byte("certctl create, second process"))
+	sig := signInOtherProcess(t, s.name, e.Thumbprint, digest[:])
+	id, err := s.Find(e.Thumbprint)
+	require.NoError(t, err)
+	assert.NoError(t, rsa.VerifyPKCS1v15(id.Certificate().PublicKey.(*rsa.PublicKey), crypto.SHA256, digest[:], sig))
+
+	_, err = s.Export(e.Thumbprint, true)
+	require.Error(t, err)
+	assert.ErrorIs(t, err, ErrNotExportable)
+
+	require.NoError(t, s.Remove(e.Thumbprint))
+	err = checkKey(ref)
+	assert.ErrorIs(t, err, windows.Errno(ntBadKeyset), "Remove deletes the key")
+	assert.Equal(t, before, storedKeys(t))
+}
+
+// A Create that fails after the key is made deletes the key: here the store
+// cannot be opened, as its name is longer than a registry key's may be.
+func TestWindowsCreateFailureLeavesNoKey(t *testing.T) {
+	s := &windowsStore{name: "certctl-test-" + strings.Repeat("x", 300), chainStore: "CA"}
+	before := storedKeys(t)
+	_, err := s.Create(newCertificate("certctl create failure"))
+	require.Error(t, err)
+	t.Logf("%v", err)
+	assert.Contains(t, err.Error(), "CertOpenStore")
+	assert.Equal(t, before, storedKeys(t), "the key is deleted")
+}
+
+// The CryptoAPI half of Create, which makes RSA keys where CNG keeps none,
+// tested on Windows too: keys sign, and export only when made exportable.
+func TestWindowsCreateKeyCAPI(t *testing.T) {
+	for _, exportable := range []bool{false, true} {
+		t.Run(fmt.Sprintf("exportable=%v", exportable), func(t *testing.T) {
+			ref, pub, err := capiCreateRSA(2048, exportable)
+			require.NoError(t, err)
+			t.Cleanup(func() { capiDelete(ref) })
+			assert.Equal(t, 2048, pub.N.BitLen())
+			signer := &storedKeySigner{pub: pub, ref: ref}
+			digest := sha256.Sum256([]byte("certctl CryptGenKey"))
+			sig, err := signer.Sign(rand.Reader, digest[:], crypto.SHA256)
+			require.NoError(t, err)
+			assert.NoError(t, rsa.VerifyPKCS1v15(pub, crypto.SHA256, digest[:], sig))
+
+			key, err := capiExport(ref)
+			if exportable {
+				require.NoError(t, err)
+				assert.True(t, pub.Equal(key.Public()))
+			} else {
+				assert.ErrorIs(t, err, ErrNotExportable)
+			}
+			require.NoError(t, capiDelete(ref))
+			assert.ErrorIs(t, capiCheck(ref), windows.Errno(ntBadKeyset))
+		})
+	}
+}
+
+// The CNG half of Create. Under Wine it fails and leaves nothing: the KSP
+// makes an RSA key in memory only and cannot open it by name, and makes no
+// ECDSA keys.
+func TestWindowsCreateKeyCNG(t *testing.T) {
+	if isWine() {
+		before := storedKeys(t)
+		_, _, err := cngCreateKey(RSA2048, false)
+		require.Error(t, err)
+		t.Logf("RSA: %v", err)
+		assert.Contains(t, err.Error(), "did not keep the new key")
+		assert.Contains(t, err.Error(), "NCryptOpenKey: 0x80090029 (NTE_NOT_SUPPORTED)")
+		_, _, err = cngCreateKey(ECDSAP256, false)
+		require.Error(t, err)
+		t.Logf("ECDSA: %v", err)
+		assert.Contains(t, err.Error(), "NCryptCreatePersistedKey: 0x80090029 (NTE_NOT_SUPPORTED)")
+		assert.Equal(t, before, storedKeys(t))
+		return
+	}
+	for _, kt := range []KeyType{RSA2048, ECDSAP256, ECDSAP384} {
+		for _, exportable := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s exportable=%v", kt, exportable), func(t *testing.T) {
+				ref, pub, err := cngCreateKey(kt, exportable)
+				require.NoError(t, err)
+				t.Cleanup(func() { cngDelete(ref) })
+				got, _ := KeyTypeOf(pub)
+				assert.Equal(t, kt, got)
+				signer := &storedKeySigner{pub: pub, ref: ref}
+				digest := sha256.Sum256([]byte("certctl NCryptCreatePersistedKey"))
+				sig, err := signer.Sign(rand.Reader, digest[:], crypto.SHA256)
+				require.NoError(t, err, "the signer verifies the signature itself")
+				if rsaPub, ok := pub.(*rsa.PublicKey); ok {
+					assert.NoError(t, rsa.VerifyPKCS1v15(rsaPub, crypto.SHA256, digest[:], sig))
+					pss, err := signer.Sign(rand.Reader, digest[:], &rsa.PSSOptions{SaltLength: rsa.PSSSaltLengthEqualsHash, Hash: crypto.SHA256})
+					require.NoError(t, err, "CNG keys sign RSA-PSS")
+					assert.NoError(t, rsa.VerifyPSS(rsaPub, crypto.SHA256, digest[:], pss, nil))
+				}
+
+				key, err := cngExport(ref, pub)
+				if exportable {
+					require.NoError(t, err)
+					assert.True(t, pub.(interface{ Equal(crypto.PublicKey) bool }).Equal(key.Public()))
+				} else {
+					assert.ErrorIs(t, err, ErrNotExportable)
+				}
+				require.NoError(t, cngDelete(ref))
+				assert.ErrorIs(t, cngCheck(ref), windows.Errno(ntBadKeyset))
+			})
+		}
 	}
 }

@@ -23,10 +23,22 @@ package certstore
 //   - an ECDSA key, which CryptoAPI cannot hold, goes into a persisted CNG
 //     key of the Microsoft Software Key Storage Provider with such a name.
 //
-// Keys are non-exportable unless ImportOptions.Exportable is set, as with
-// Import-PfxCertificate -Exportable. The certificate names its key in
-// CERT_KEY_PROV_INFO_PROP_ID and is then added to the store; Remove deletes
-// both, unless another certificate in the store, or in My, uses the key.
+// Create generates the key where it will live, in a container of its own
+// with such a name, as New-SelfSignedCertificate does: a persisted CNG key
+// of the Microsoft Software Key Storage Provider, RSA or ECDSA, whose RSA
+// keys also sign RSA-PSS. Where CNG cannot make and keep the key, as under
+// Wine, whose provider makes keys in memory only and cannot open one by
+// name, an RSA key is generated in a CryptoAPI container instead, as Import
+// stores RSA keys, and an ECDSA key cannot be made. The self-signed
+// certificate is signed through the stored key, so the private key never
+// exists outside its container.
+//
+// Keys are non-exportable unless ImportOptions.Exportable (or
+// NewCertificate.Exportable) is set, as with Import-PfxCertificate
+// -Exportable and New-SelfSignedCertificate -KeyExportPolicy. The
+// certificate names its key in CERT_KEY_PROV_INFO_PROP_ID and is then added
+// to the store; Remove deletes both, unless another certificate in the
+// store, or in My, uses the key.
 //
 // Chain certificates go to CurrentUser\CA, as Windows' PFX import puts
 // intermediates there, even a self-signed root: the CA store makes nothing
@@ -135,34 +147,7 @@ func (s *windowsSigner) Sign(_ io.Reader, digest []byte, opts crypto.SignerOpts)
 }
 
 func (s *windowsSigner) sign(digest []byte, opts crypto.SignerOpts) ([]byte, error) {
-	pub := s.id.cert.PublicKey
-	req, err := newSignRequest(pub, digest, opts)
-	if err != nil {
-		return nil, err
-	}
-	var sig []byte
-	switch {
-	case s.id.key.isCNG():
-		sig, err = cngSign(s.id.key, pub, digest, req)
-	case isRSA(pub):
-		sig, err = capiSign(s.id.key, pub.(*rsa.PublicKey), digest, req)
-	default:
-		err = fmt.Errorf("a %s key in a CryptoAPI container", KeyAlgorithm(pub))
-	}
-	if err != nil {
-		return nil, err
-	}
-	// A container that holds some other key would sign without complaint;
-	// a signature that does not verify is worse than an error.
-	if !verifies(pub, digest, sig, req) {
-		return nil, fmt.Errorf("the signature of the %s does not verify with the certificate's public key: the container holds another key", s.id.key)
-	}
-	return sig, nil
-}
-
-func isRSA(pub crypto.PublicKey) bool {
-	_, ok := pub.(*rsa.PublicKey)
-	return ok
+	return (&storedKeySigner{pub: s.id.cert.PublicKey, ref: s.id.key}).sign(digest, opts)
 }
 
 // verifies checks a signature as a relying party would.
@@ -588,7 +573,7 @@ func (s *windowsStore) Export(tp thumbprint.Thumbprint, withKey bool) (*pfx.Bund
 		key, err = capiExport(id.key)
 	}
 	if errors.Is(err, ErrNotExportable) {
-		return nil, fmt.Errorf("export %s from store %s: %w: it was imported as not exportable, so Windows will not release it", tp, s.name, err)
+		return nil, fmt.Errorf("export %s from store %s: %w: it was stored as not exportable, so Windows will not release it", tp, s.name, err)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("export %s from store %s: %s: %w", tp, s.name, id.key, err)

@@ -2,7 +2,8 @@
 # End-to-end test of certctl.exe on the CurrentUser\My store of a Wine
 # prefix: import two PFX files, list, show, sign with each stored key from
 # another process, refuse to export a non-exportable key, remove, and check
-# that the certificates and their key containers are gone. Thumbprints and
+# that the certificates and their key containers are gone; then make
+# certificates with 'new' and check their keys the same way. Thumbprints and
 # signatures are checked with openssl, not with certctl.
 #
 # .ci/wine/run prepares the prefix and calls this script with WINEPREFIX
@@ -114,5 +115,34 @@ certctl list -o json >list2.json
 for f in "${fixtures[@]}"; do
   if probe container "${container[$f]}"; then fail "key container ${container[$f]} of $f is left"; fi
 done
+
+step "new makes a key in the store that signs, and that only --exportable lets out"
+certctl new --subject "CN=certctl e2e new" >new.txt
+ntp=$(cut -c1-40 new.txt)
+grep -q "^$ntp  CN=certctl e2e new$" new.txt || fail "new: $(cat new.txt)"
+certctl export "$ntp" --no-key --out new.pem
+[ "$(openssl x509 -in new.pem -noout -fingerprint -sha1 | sed 's/.*=//; s/://g')" = "$ntp" ] || fail "new: the exported certificate is not $ntp"
+openssl x509 -in new.pem -noout -text >new-text.txt
+grep -q "Issuer: CN *= *certctl e2e new" new-text.txt || fail "new: not self-signed: $(cat new-text.txt)"
+grep -q "TLS Web Client Authentication" new-text.txt || fail "new: no client-auth EKU: $(cat new-text.txt)"
+openssl verify -CAfile new.pem -partial_chain new.pem >/dev/null || fail "new: the self-signature does not verify"
+openssl x509 -in new.pem -noout -pubkey >new.pub.pem
+probe keyinfo "$ntp" >new-keyinfo.txt
+new_container=$(sed -n 's/^container=//p' new-keyinfo.txt)
+case $new_container in certctl-*) ;; *) fail "container of the new key: $(cat new-keyinfo.txt)" ;; esac
+probe sign "$ntp" data.txt new.sig
+openssl dgst -sha256 -verify new.pub.pem -signature new.sig data.txt >/dev/null || fail "the new key's signature does not verify"
+if wine ./certctl.exe export "$ntp" --out new-key.pfx --password-file password.txt 2>new-export.txt; then
+  fail "export of a key made without --exportable succeeded"
+fi
+grep -q -- "--exportable" new-export.txt || fail "new: export error does not say why: $(cat new-export.txt)"
+certctl new --subject "CN=certctl e2e exportable" --exportable >exp.txt
+etp=$(cut -c1-40 exp.txt)
+certctl export "$etp" --out exp.pfx --password-file password.txt
+openssl pkcs12 -in exp.pfx -passin file:password.txt -nocerts -nodes | openssl pkey -pubout >exp-key.pub.pem
+openssl pkcs12 -in exp.pfx -passin file:password.txt -nokeys -clcerts | openssl x509 -noout -pubkey >exp-cert.pub.pem
+cmp -s exp-key.pub.pem exp-cert.pub.pem || fail "the exported key is not the certificate's"
+for t in "$ntp" "$etp"; do certctl remove "$t"; done
+if probe container "$new_container"; then fail "the new key's container $new_container is left"; fi
 
 step "passed"

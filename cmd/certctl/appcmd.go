@@ -92,18 +92,24 @@ Examples:
 	}
 }
 
-// graphSession is Microsoft Graph as a saved sign-in sees it.
+// graphSession is Microsoft Graph as a saved sign-in sees it, and the
+// application a command is about.
 type graphSession struct {
 	client *appcred.Client
 	saved  *login.Context
 	envr   login.Environment
-	opts   login.Options
+	appID  string
 }
 
 // graph signs in to Graph as the saved context --context names (the current
-// one by default). Its token is asked once and kept while it is valid.
+// one by default), for the application --application-id names (the
+// context's by default). Its token is asked once and kept while it is valid.
 func (h *handlers) graph(c *cli.Context) (*graphSession, error) {
 	_, saved, envr, opts, err := h.contextOptions(c, c.String("context"))
+	if err != nil {
+		return nil, err
+	}
+	appID, err := applicationID(c, saved)
 	if err != nil {
 		return nil, err
 	}
@@ -128,7 +134,7 @@ func (h *handlers) graph(c *cli.Context) (*graphSession, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &graphSession{client: client, saved: saved, envr: envr, opts: opts}, nil
+	return &graphSession{client: client, saved: saved, envr: envr, appID: appID}, nil
 }
 
 // applicationID is --application-id, or the saved sign-in's application.
@@ -219,10 +225,7 @@ func (h *handlers) appCredentialList(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	appID, err := applicationID(c, g.saved)
-	if err != nil {
-		return err
-	}
+	appID := g.appID
 	ctx, cancel := context.WithTimeout(context.Background(), h.timeout(c, g.saved.Method))
 	defer cancel()
 	app, err := g.client.Application(ctx, appID)
@@ -269,10 +272,7 @@ func (h *handlers) appCredentialAdd(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	appID, err := applicationID(c, g.saved)
-	if err != nil {
-		return err
-	}
+	appID := g.appID
 	ctx, cancel := context.WithTimeout(context.Background(), h.timeout(c, g.saved.Method))
 	defer cancel()
 	app, err := g.client.Application(ctx, appID)
@@ -383,10 +383,7 @@ func (h *handlers) appCredentialRemove(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	appID, err := applicationID(c, g.saved)
-	if err != nil {
-		return err
-	}
+	appID := g.appID
 	ctx, cancel := context.WithTimeout(context.Background(), h.timeout(c, g.saved.Method))
 	defer cancel()
 	app, err := g.client.Application(ctx, appID)

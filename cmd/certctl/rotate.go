@@ -101,10 +101,7 @@ func (h *handlers) rotateAction(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	appID, err := applicationID(c, g.saved)
-	if err != nil {
-		return err
-	}
+	appID := g.appID
 	dir, err := h.configDir()
 	if err != nil {
 		return err
