@@ -78,9 +78,10 @@ type Rotation struct {
 	DryRun     bool
 
 	// SignIn signs in once as the application with id; Run retries it
-	// for up to SignInWait (2 minutes when zero), waiting Backoff (1 s
-	// when zero) after the first failure and twice as long after each
-	// next, up to 15 s.
+	// while Entra ID does not know the certificate yet (AADSTS700027) or
+	// does not answer, for up to SignInWait (2 minutes when zero), waiting
+	// Backoff (1 s when zero) after the first failure and twice as long
+	// after each next, up to 15 s.
 	SignIn     func(ctx context.Context, id certstore.Identity) error
 	SignInWait time.Duration
 	Backoff    time.Duration
@@ -368,7 +369,7 @@ func (r *Rotation) signIn(ctx context.Context, id certstore.Identity) (int, erro
 		if err == nil {
 			return tries, nil
 		}
-		if errors.Is(err, login.ErrRefusedEndpoint) || ctx.Err() != nil || time.Now().Add(wait).After(deadline) {
+		if !replicating(err) || ctx.Err() != nil || time.Now().Add(wait).After(deadline) {
 			return tries, fmt.Errorf("%w: %s did not sign in after %s: %w", ErrSignInTimedOut, id.Thumbprint(), plural(tries, "try", "tries"), err)
 		}
 		select {
@@ -378,6 +379,18 @@ func (r *Rotation) signIn(ctx context.Context, id certstore.Identity) (int, erro
 		}
 		wait = min(2*wait, 15*time.Second)
 	}
+}
+
+// replicating reports whether a sign-in with a new certificate failed in a
+// way that passes once Entra ID has replicated it: the certificate is not
+// known yet (AADSTS700027), or the service did not answer. Anything else
+// (a wrong tenant, a refused endpoint) will not pass by waiting.
+func replicating(err error) bool {
+	var se *login.SignInError
+	if errors.As(err, &se) {
+		return se.Code == 700027
+	}
+	return errors.As(err, new(*login.NetworkError)) || errors.As(err, new(*login.ServiceError))
 }
 
 func (r *Rotation) using(tp thumbprint.Thumbprint) ([]string, error) {

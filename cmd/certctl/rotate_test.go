@@ -252,3 +252,24 @@ func TestRotateKilled(t *testing.T) {
 		})
 	}
 }
+
+// TestRotateSignInFails: a new certificate that cannot sign in (here, in a
+// tenant that does not exist) stops the rotation at step 4 at once, not
+// after two minutes of retries, with the old certificate still registered
+// and used; the same command with the right tenant finishes.
+func TestRotateSignInFails(t *testing.T) {
+	t.Parallel()
+	r := newRotation(t, 0)
+	out := r.run(5, append(rotateArgs, "--thumbprint", r.current, "--tenant", "nosuch.example")...)
+	assert.Contains(t, out, "3/7 register")
+	assert.NotContains(t, out, "4/7")
+	assert.Len(t, r.registered(), 2)
+	assert.Equal(t, r.current, r.contextThumbprint())
+	assert.Regexp(t, `^eyJ`, r.run(0, "token"))
+
+	out = r.run(0, append(rotateArgs, "--thumbprint", r.current)...)
+	assert.Regexp(t, `(?m)^2/7 create +already done`, out)
+	assert.Regexp(t, `(?m)^3/7 register +already done`, out)
+	assert.Len(t, r.registered(), 1)
+	assert.NotEqual(t, r.current, r.contextThumbprint())
+}
