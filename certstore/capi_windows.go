@@ -192,31 +192,11 @@ func capiGenRSA(h windows.Handle, ref *keyRef, bits int, exportable bool) (*rsa.
 		return nil, callErr("CryptGenKey", errno)
 	}
 	defer capiDestroyKey(key)
-	var size uint32
-	r, _, errno = procCryptExportKey.Call(
-		key,                            // hKey
-		0,                              // hExpKey
-		publicKeyBlob,                  // dwBlobType
-		0,                              // dwFlags
-		0,                              // pbData
-		uintptr(unsafe.Pointer(&size)), // pdwDataLen
-	)
-	if r == 0 {
-		return nil, callErr("CryptExportKey", errno)
+	blob, err := capiExportBlob(key, publicKeyBlob)
+	if err != nil {
+		return nil, err
 	}
-	blob := make([]byte, size)
-	r, _, errno = procCryptExportKey.Call(
-		key,                               // hKey
-		0,                                 // hExpKey
-		publicKeyBlob,                     // dwBlobType
-		0,                                 // dwFlags
-		uintptr(unsafe.Pointer(&blob[0])), // pbData
-		uintptr(unsafe.Pointer(&size)),    // pdwDataLen
-	)
-	if r == 0 {
-		return nil, callErr("CryptExportKey", errno)
-	}
-	pub, err := parseCAPIRSAPublicBlob(blob[:size])
+	pub, err := parseCAPIRSAPublicBlob(blob)
 	if err != nil {
 		return nil, err
 	}
@@ -358,10 +338,23 @@ func capiExport(ref *keyRef) (crypto.Signer, error) {
 	if r != 0 && perms&cryptExport == 0 {
 		return nil, ErrNotExportable
 	}
+	blob, err := capiExportBlob(key, privateKeyBlob)
+	if err != nil {
+		return nil, err
+	}
+	defer clear(blob)
+	return parseCAPIRSAPrivateBlob(blob)
+}
+
+// capiExportBlob exports key as a blob of type blobType: CryptExportKey
+// asked for the size, then for the blob. A private blob is the caller's to
+// clear.
+func capiExportBlob(key uintptr, blobType uintptr) ([]byte, error) {
+	var size uint32
 	r, _, errno := procCryptExportKey.Call(
 		key,                            // hKey
 		0,                              // hExpKey
-		privateKeyBlob,                 // dwBlobType
+		blobType,                       // dwBlobType
 		0,                              // dwFlags
 		0,                              // pbData
 		uintptr(unsafe.Pointer(&size)), // pdwDataLen
@@ -370,19 +363,19 @@ func capiExport(ref *keyRef) (crypto.Signer, error) {
 		return nil, capiExportErr(errno)
 	}
 	blob := make([]byte, size)
-	defer clear(blob)
 	r, _, errno = procCryptExportKey.Call(
 		key,                               // hKey
 		0,                                 // hExpKey
-		privateKeyBlob,                    // dwBlobType
+		blobType,                          // dwBlobType
 		0,                                 // dwFlags
 		uintptr(unsafe.Pointer(&blob[0])), // pbData
 		uintptr(unsafe.Pointer(&size)),    // pdwDataLen
 	)
 	if r == 0 {
+		clear(blob)
 		return nil, capiExportErr(errno)
 	}
-	return parseCAPIRSAPrivateBlob(blob[:size])
+	return blob[:size], nil
 }
 
 // capiExportErr turns CryptExportKey's refusal of a non-exportable key

@@ -359,6 +359,20 @@ func cngPublicKey(ref *keyRef, blobType string) (crypto.PublicKey, error) {
 	}
 	defer ncryptFree(prov)
 	defer ncryptFree(key)
+	blob, err := ncryptExport(key, blobType)
+	if err != nil {
+		return nil, err
+	}
+	if blobType == bcryptECCPublicBlobType {
+		return parseBCryptECCPublicBlob(blob)
+	}
+	return parseBCryptRSAPublicBlob(blob)
+}
+
+// ncryptExport exports key as a blob of type blobType: NCryptExportKey
+// asked for the size, then for the blob. A private blob is the caller's to
+// clear.
+func ncryptExport(key uintptr, blobType string) ([]byte, error) {
 	blobType16 := utf16Ptr(blobType)
 	var size uint32
 	if err := ncryptCall("NCryptExportKey", procNCryptExportKey,
@@ -384,12 +398,10 @@ func cngPublicKey(ref *keyRef, blobType string) (crypto.PublicKey, error) {
 		uintptr(unsafe.Pointer(&size)),      // pcbResult
 		ncryptSilentFlag,                    // dwFlags
 	); err != nil {
+		clear(blob)
 		return nil, err
 	}
-	if blobType == bcryptECCPublicBlobType {
-		return parseBCryptECCPublicBlob(blob[:size])
-	}
-	return parseBCryptRSAPublicBlob(blob[:size])
+	return blob[:size], nil
 }
 
 // cngDelete deletes ref's key. A key that is already gone is not an error.
@@ -525,36 +537,13 @@ func cngExport(ref *keyRef, pub crypto.PublicKey) (crypto.Signer, error) {
 	if _, isEC := pub.(*ecdsa.PublicKey); isEC {
 		blobName = bcryptECCPrivateBlobType
 	}
-	blobType := utf16Ptr(blobName)
-	var size uint32
-	if err := ncryptCall("NCryptExportKey", procNCryptExportKey,
-		key,                               // hKey
-		0,                                 // hExportKey
-		uintptr(unsafe.Pointer(blobType)), // pszBlobType
-		0,                                 // pParameterList
-		0,                                 // pbOutput
-		0,                                 // cbOutput
-		uintptr(unsafe.Pointer(&size)),    // pcbResult
-		ncryptSilentFlag,                  // dwFlags
-	); err != nil {
+	blob, err := ncryptExport(key, blobName)
+	if err != nil {
 		return nil, err
 	}
-	blob := make([]byte, size)
 	defer clear(blob)
-	if err := ncryptCall("NCryptExportKey", procNCryptExportKey,
-		key,                               // hKey
-		0,                                 // hExportKey
-		uintptr(unsafe.Pointer(blobType)), // pszBlobType
-		0,                                 // pParameterList
-		uintptr(unsafe.Pointer(&blob[0])), // pbOutput
-		uintptr(size),                     // cbOutput
-		uintptr(unsafe.Pointer(&size)),    // pcbResult
-		ncryptSilentFlag,                  // dwFlags
-	); err != nil {
-		return nil, err
-	}
 	if blobName == bcryptECCPrivateBlobType {
-		return parseBCryptECCPrivateBlob(blob[:size])
+		return parseBCryptECCPrivateBlob(blob)
 	}
-	return parseBCryptRSAFullPrivateBlob(blob[:size])
+	return parseBCryptRSAFullPrivateBlob(blob)
 }
