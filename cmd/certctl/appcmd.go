@@ -137,6 +137,22 @@ func (h *handlers) graph(c *cli.Context) (*graphSession, error) {
 	return &graphSession{client: client, saved: saved, envr: envr, appID: appID}, nil
 }
 
+// application signs in to Graph (graph) and reads the application, with
+// --timeout for the whole command; the caller calls cancel.
+func (h *handlers) application(c *cli.Context) (*graphSession, *appcred.Application, context.Context, context.CancelFunc, error) {
+	g, err := h.graph(c)
+	if err != nil {
+		return nil, nil, nil, nil, err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), h.timeout(c, g.saved.Method))
+	app, err := g.client.Application(ctx, g.appID)
+	if err != nil {
+		cancel()
+		return nil, nil, nil, nil, err
+	}
+	return g, app, ctx, cancel, nil
+}
+
 // applicationID is --application-id, or the saved sign-in's application.
 func applicationID(c *cli.Context, saved *login.Context) (string, error) {
 	id := c.String("application-id")
@@ -221,17 +237,11 @@ func (h *handlers) appCredentialList(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	g, err := h.graph(c)
+	_, app, _, cancel, err := h.application(c)
 	if err != nil {
 		return err
 	}
-	appID := g.appID
-	ctx, cancel := context.WithTimeout(context.Background(), h.timeout(c, g.saved.Method))
 	defer cancel()
-	app, err := g.client.Application(ctx, appID)
-	if err != nil {
-		return err
-	}
 	s, err := openStore(c)
 	if err != nil {
 		return err
@@ -268,17 +278,12 @@ func (h *handlers) appCredentialAdd(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	g, err := h.graph(c)
+	g, app, ctx, cancel, err := h.application(c)
 	if err != nil {
 		return err
 	}
-	appID := g.appID
-	ctx, cancel := context.WithTimeout(context.Background(), h.timeout(c, g.saved.Method))
 	defer cancel()
-	app, err := g.client.Application(ctx, appID)
-	if err != nil {
-		return err
-	}
+	appID := g.appID
 	if k, ok := app.Find(tp); ok {
 		h.env.infof("%s is already a credential of application %s (key id %s)", tp, appID, k.KeyID)
 		return h.printCredentials(format, []appcred.KeyCredential{k}, s)
@@ -379,17 +384,12 @@ func (h *handlers) appCredentialRemove(c *cli.Context) error {
 		return err
 	}
 	defer s.Close()
-	g, err := h.graph(c)
+	g, app, ctx, cancel, err := h.application(c)
 	if err != nil {
 		return err
 	}
-	appID := g.appID
-	ctx, cancel := context.WithTimeout(context.Background(), h.timeout(c, g.saved.Method))
 	defer cancel()
-	app, err := g.client.Application(ctx, appID)
-	if err != nil {
-		return err
-	}
+	appID := g.appID
 	var k appcred.KeyCredential
 	var found bool
 	if byTP {
