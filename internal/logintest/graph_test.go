@@ -442,7 +442,9 @@ func TestGraphProofRefusals(t *testing.T) {
 		{"wrong aud", f.proofBy(t, f.cert, func(_, c map[string]any) { c["aud"] = "https://graph.microsoft.com" }), "aud is 'https://graph.microsoft.com'"},
 		{"aud as a list", f.proofBy(t, f.cert, func(_, c map[string]any) { c["aud"] = []string{proofAudience} }), "claims are not"},
 		{"appId as iss", f.proofBy(t, f.cert, func(_, c map[string]any) { c["iss"] = appID }), "iss is '" + appID + "', not the application's object id"},
-		{"lifetime over ten minutes", f.proofBy(t, f.cert, func(_, c map[string]any) { c["exp"] = now.Add(10*time.Minute + time.Second).Unix() }), "lifetime"},
+		{"lifetime over ten minutes", f.proofBy(t, f.cert, func(_, c map[string]any) {
+			c["nbf"], c["exp"] = now.Unix(), now.Add(10*time.Minute+time.Second).Unix()
+		}), "lifetime"},
 		{"expired", f.proofBy(t, f.cert, func(_, c map[string]any) {
 			c["nbf"], c["exp"] = now.Add(-time.Hour).Unix(), now.Add(-50*time.Minute).Unix()
 		}), "it is not valid now"},
