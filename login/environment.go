@@ -27,6 +27,10 @@ type Environment struct {
 	// Graph is Microsoft Graph's base URL; a registered environment may
 	// have none, and then has no Graph.
 	Graph string `json:"graphEndpoint,omitempty"`
+	// KeyVaultSuffix is the DNS suffix of the cloud's key vaults, such as
+	// vault.azure.net: a vault is https://NAME.KeyVaultSuffix. A
+	// registered environment may have none, and then has no Key Vault.
+	KeyVaultSuffix string `json:"keyVaultDnsSuffix,omitempty"`
 	// Custom is true for environments registered with AddEnvironment.
 	Custom bool `json:"custom"`
 	// Aliases are the other host names Entra ID's instance discovery
@@ -45,18 +49,21 @@ const DefaultEnvironment = "AzureCloud"
 var builtinEnvironments = []Environment{
 	{
 		Name: "AzureCloud", AuthorityHost: "https://login.microsoftonline.com/", ResourceManager: "https://management.azure.com/",
-		Graph:   "https://graph.microsoft.com/",
-		Aliases: []string{"login.windows.net", "login.microsoft.com", "sts.windows.net"},
+		Graph:          "https://graph.microsoft.com/",
+		KeyVaultSuffix: "vault.azure.net",
+		Aliases:        []string{"login.windows.net", "login.microsoft.com", "sts.windows.net"},
 	},
 	{
 		Name: "AzureChinaCloud", AuthorityHost: "https://login.chinacloudapi.cn/", ResourceManager: "https://management.chinacloudapi.cn/",
-		Graph:   "https://microsoftgraph.chinacloudapi.cn/",
-		Aliases: []string{"login.partner.microsoftonline.cn"},
+		Graph:          "https://microsoftgraph.chinacloudapi.cn/",
+		KeyVaultSuffix: "vault.azure.cn",
+		Aliases:        []string{"login.partner.microsoftonline.cn"},
 	},
 	{
 		Name: "AzureUSGovernment", AuthorityHost: "https://login.microsoftonline.us/", ResourceManager: "https://management.usgovcloudapi.net/",
-		Graph:   "https://graph.microsoft.us/",
-		Aliases: []string{"login.usgovcloudapi.net"},
+		Graph:          "https://graph.microsoft.us/",
+		KeyVaultSuffix: "vault.usgovcloudapi.net",
+		Aliases:        []string{"login.usgovcloudapi.net"},
 	},
 }
 
@@ -93,6 +100,26 @@ func (e Environment) GraphScope() (string, error) {
 		return "", fmt.Errorf("environment %s: %w", e.Name, ErrNoGraph)
 	}
 	return strings.TrimSuffix(e.Graph, "/") + "/.default", nil
+}
+
+// ErrNoKeyVault is matched when an environment has no Key Vault DNS suffix.
+var ErrNoKeyVault = errors.New("no Key Vault DNS suffix")
+
+// VaultHost reports whether host (a URL's host, with or without a port)
+// names a key vault of the environment: NAME.KeyVaultSuffix, with a
+// single label for NAME, as Key Vault names vaults.
+func (e Environment) VaultHost(host string) bool {
+	if e.KeyVaultSuffix == "" {
+		return false
+	}
+	name, ok := strings.CutSuffix(strings.ToLower(host), "."+e.KeyVaultSuffix)
+	return ok && name != "" && !strings.Contains(name, ".")
+}
+
+// BuiltinEnvironments returns the built-in clouds, for messages that say
+// which cloud a URL belongs to.
+func BuiltinEnvironments() []Environment {
+	return append([]Environment{}, builtinEnvironments...)
 }
 
 // TokenEndpoint is the tenant's OAuth 2.0 token endpoint, the audience of a
@@ -168,6 +195,11 @@ func AddEnvironment(configDir string, env Environment) error {
 			return err
 		}
 	}
+	if env.KeyVaultSuffix != "" {
+		if env.KeyVaultSuffix, err = checkSuffix(env.KeyVaultSuffix); err != nil {
+			return err
+		}
+	}
 	env.Custom, env.Aliases = true, nil
 	custom, err := loadCustom(configDir)
 	if err != nil {
@@ -220,6 +252,7 @@ const (
 	FieldAuthorityHost   = "authorityHost"
 	FieldResourceManager = "resourceManagerEndpoint"
 	FieldGraph           = "graphEndpoint"
+	FieldKeyVaultSuffix  = "keyVaultDnsSuffix"
 )
 
 // EndpointURLError is an environment endpoint URL that certctl cannot use.
@@ -277,6 +310,25 @@ func checkEndpoint(field, s string) (string, error) {
 		host = "[" + host + "]"
 	}
 	return "https://" + host + u.Path, nil
+}
+
+// checkSuffix checks a DNS suffix such as vault.azure.net and returns it in
+// lower-case ASCII. Errors are *EndpointURLError for FieldKeyVaultSuffix.
+func checkSuffix(s string) (string, error) {
+	fail := func(why string) (string, error) {
+		return "", &EndpointURLError{Field: FieldKeyVaultSuffix, URL: s, Problem: why}
+	}
+	if len(s) > 253 {
+		return fail("longer than 253 characters")
+	}
+	ascii, err := idna.Lookup.ToASCII(strings.TrimPrefix(s, "."))
+	switch {
+	case err != nil || ascii == "" || net.ParseIP(ascii) != nil:
+		return fail("give a DNS suffix such as vault.azure.net: the vaults are https://NAME.<suffix>")
+	case !strings.Contains(ascii, "."):
+		return fail("give at least two labels, such as vault.local.azurestack.external")
+	}
+	return strings.ToLower(ascii), nil
 }
 
 // pathProblem says why a URL path cannot be kept as it is, or "".
@@ -337,6 +389,14 @@ func loadCustom(configDir string) ([]Environment, error) {
 			if ok, err := checkEndpoint(u.field, u.value); err != nil || ok != u.value {
 				if err == nil {
 					err = fmt.Errorf("%s %q is not in the form certctl saves", u.field, u.value)
+				}
+				return nil, fmt.Errorf("read registered environments from %s: %w: environment %s: %w", path, ErrMalformed, e.Name, err)
+			}
+		}
+		if e.KeyVaultSuffix != "" {
+			if ok, err := checkSuffix(e.KeyVaultSuffix); err != nil || ok != e.KeyVaultSuffix {
+				if err == nil {
+					err = fmt.Errorf("%s %q is not in the form certctl saves", FieldKeyVaultSuffix, e.KeyVaultSuffix)
 				}
 				return nil, fmt.Errorf("read registered environments from %s: %w: environment %s: %w", path, ErrMalformed, e.Name, err)
 			}

@@ -116,6 +116,7 @@ func (h *handlers) commands() []*cli.Command {
 		h.environmentCommand(),
 		h.appCommand(),
 		h.rotateCommand(),
+		h.syncCommand(),
 	}
 }
 

@@ -22,7 +22,7 @@ kept in certctl's config folder.
 
 Examples:
    certctl environment list
-   certctl environment add AzureStackUser --authority-host https://login.local.azurestack.external/ --resource-manager-endpoint https://management.local.azurestack.external/ --graph-endpoint https://graph.local.azurestack.external/`,
+   certctl environment add AzureStackUser --authority-host https://login.local.azurestack.external/ --resource-manager-endpoint https://management.local.azurestack.external/ --graph-endpoint https://graph.local.azurestack.external/ --key-vault-suffix vault.local.azurestack.external`,
 		Subcommands: []*cli.Command{
 			{
 				Name:   "list",
@@ -38,6 +38,7 @@ Examples:
 					&cli.StringFlag{Name: "authority-host", Usage: "Entra ID authority `URL` (https)"},
 					&cli.StringFlag{Name: "resource-manager-endpoint", Usage: "Azure Resource Manager `URL` (https)"},
 					&cli.StringFlag{Name: "graph-endpoint", Usage: "Microsoft Graph `URL` (https), for 'app credential' and 'rotate'"},
+					&cli.StringFlag{Name: "key-vault-suffix", Usage: "DNS `SUFFIX` of the cloud's key vaults (vaults are https://NAME.SUFFIX), for 'import --from-keyvault' and 'sync'"},
 				},
 				Action: h.environmentAdd,
 			},
@@ -67,13 +68,13 @@ func (h *handlers) environmentList(c *cli.Context) error {
 	if format == "json" {
 		return writeJSON(h.env.stdout, envs)
 	}
-	t := newTable(h.env.stdout, "NAME", "AUTHORITY HOST", "RESOURCE MANAGER", "GRAPH", "CUSTOM")
+	t := newTable(h.env.stdout, "NAME", "AUTHORITY HOST", "RESOURCE MANAGER", "GRAPH", "KEY VAULT", "CUSTOM")
 	for _, e := range envs {
 		custom := "no"
 		if e.Custom {
 			custom = "yes"
 		}
-		t.row(e.Name, showURL(e.AuthorityHost), showURL(e.ResourceManager), dash(showURL(e.Graph)), custom)
+		t.row(e.Name, showURL(e.AuthorityHost), showURL(e.ResourceManager), dash(showURL(e.Graph)), dash(e.KeyVaultSuffix), custom)
 	}
 	return t.flush()
 }
@@ -104,7 +105,7 @@ func (h *handlers) environmentAdd(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	e := login.Environment{Name: c.Args().First(), AuthorityHost: c.String("authority-host"), ResourceManager: c.String("resource-manager-endpoint"), Graph: c.String("graph-endpoint")}
+	e := login.Environment{Name: c.Args().First(), AuthorityHost: c.String("authority-host"), ResourceManager: c.String("resource-manager-endpoint"), Graph: c.String("graph-endpoint"), KeyVaultSuffix: c.String("key-vault-suffix")}
 	if err := login.AddEnvironment(dir, e); err != nil {
 		var ue *login.EndpointURLError
 		if errors.As(err, &ue) {
@@ -119,6 +120,9 @@ func (h *handlers) environmentAdd(c *cli.Context) error {
 	graph := ""
 	if e.Graph != "" {
 		graph = ", Microsoft Graph " + showURL(e.Graph)
+	}
+	if e.KeyVaultSuffix != "" {
+		graph += ", key vaults *." + e.KeyVaultSuffix
 	}
 	h.env.infof("registered environment %s: authority %s, Resource Manager %s%s; sign in with: certctl login --environment %s ...", e.Name, showURL(e.AuthorityHost), showURL(e.ResourceManager), graph, e.Name)
 	return nil
@@ -144,6 +148,7 @@ var endpointFlags = map[string]string{
 	login.FieldAuthorityHost:   "--authority-host",
 	login.FieldResourceManager: "--resource-manager-endpoint",
 	login.FieldGraph:           "--graph-endpoint",
+	login.FieldKeyVaultSuffix:  "--key-vault-suffix",
 }
 
 // environmentFlag picks the cloud.

@@ -7,6 +7,7 @@ import (
 
 	"github.com/certctl/certctl/appcred"
 	"github.com/certctl/certctl/certstore"
+	"github.com/certctl/certctl/keyvault"
 	"github.com/certctl/certctl/login"
 	"github.com/certctl/certctl/pfx"
 	"github.com/certctl/certctl/platform"
@@ -23,7 +24,7 @@ const (
 	exitBadInput = 4 // wrong password, or a file or thumbprint certctl cannot use
 	exitSignIn   = 5 // Entra ID refused the sign-in, the certificate cannot sign in, or nobody is signed in
 	exitNetwork  = 6 // the identity service, Resource Manager or Graph could not be reached, failed, or pointed somewhere certctl will not send a credential
-	exitRefused  = 7 // Microsoft Graph refused the change: the sign-in may not make it, or the proof of possession was not accepted
+	exitRefused  = 7 // the service refused: Microsoft Graph the change (the sign-in may not make it, or the proof of possession was not accepted), or Key Vault the read (no role or access policy)
 	exitMatched  = 1 // list --fail-if-any: some certificate matched (as any other failure, for monitoring jobs)
 )
 
@@ -59,6 +60,7 @@ func exitCode(err error) int {
 	var ue *usageError
 	var ie *inputError
 	var ge *appcred.GraphError
+	var kve *keyvault.ServiceError
 	switch {
 	case err == nil:
 		return exitOK
@@ -76,6 +78,16 @@ func exitCode(err error) int {
 			return exitNetwork
 		}
 		return exitRefused
+	case errors.As(err, &kve):
+		switch {
+		case kve.Status == http.StatusUnauthorized:
+			return exitSignIn
+		case kve.Status == http.StatusForbidden:
+			return exitRefused
+		case kve.Status == http.StatusNotFound, errors.Is(err, keyvault.ErrVaultNotFound):
+			return exitNotFound
+		}
+		return exitNetwork
 	case errors.As(err, &ue), errors.Is(err, certstore.ErrInvalidName):
 		return exitUsage
 	case errors.Is(err, certstore.ErrNotFound):
@@ -90,6 +102,9 @@ func exitCode(err error) int {
 	case errors.As(err, &ie),
 		errors.As(err, new(*certstore.InvalidCertificateError)),
 		errors.Is(err, login.ErrNoGraph),
+		errors.Is(err, keyvault.ErrWrongCloud),
+		errors.As(err, new(*keyvault.NotExportableError)),
+		errors.As(err, new(*keyvault.SecretFormatError)),
 		errors.Is(err, appcred.ErrNotRegistered),
 		errors.Is(err, appcred.ErrProofKey),
 		errors.Is(err, errProofNeeded),

@@ -8,6 +8,7 @@ import (
 
 	"github.com/certctl/certctl/appcred"
 	"github.com/certctl/certctl/certstore"
+	"github.com/certctl/certctl/keyvault"
 	"github.com/certctl/certctl/login"
 	"github.com/certctl/certctl/platform"
 )
@@ -30,6 +31,9 @@ func hints(err error) []string {
 		se *login.SignInError
 		ce *login.ContextError
 		ge *appcred.GraphError
+		// Key Vault
+		kve   *keyvault.ServiceError
+		cloud *keyvault.CloudError
 	)
 	switch {
 	case errors.As(err, new(*credentialNotFoundError)):
@@ -38,6 +42,33 @@ func hints(err error) []string {
 		return []string{"Entra ID can take longer to replicate a new credential: run the same command again to finish the rotation; the old certificate still signs in"}
 	case errors.Is(err, appcred.ErrNotRegistered), errors.Is(err, errProofNeeded):
 		return []string{"sign the proof with a certificate the application has and the store holds with its key (--proof-thumbprint; 'certctl app credential list' shows them), or register the first one with 'certctl app credential add --bootstrap'"}
+	case errors.As(err, &kve):
+		switch {
+		case kve.Status == http.StatusForbidden:
+			role := "Key Vault Secrets User"
+			if kve.Op == keyvault.OpCertificate {
+				role = "Key Vault Certificate User"
+			}
+			return []string{fmt.Sprintf("az role assignment create --role %q --assignee APP_OR_IDENTITY_ID --scope VAULT_RESOURCE_ID; role assignments take a few minutes to apply", role)}
+		case kve.Status == http.StatusUnauthorized:
+			return []string{"the vault takes tokens of its own tenant only: sign in to that tenant with 'certctl login --tenant'"}
+		case kve.Status == http.StatusNotFound && kve.Op == keyvault.OpCertificate:
+			return []string{"'az keyvault certificate list --vault-name VAULT' shows the vault's certificates; a secret is read with a .../secrets/NAME URL"}
+		case errors.Is(err, keyvault.ErrVaultNotFound):
+			return []string{"check the vault's name in the URL, and that the saved sign-in is in the vault's cloud ('certctl context list' shows it)"}
+		case kve.Status == http.StatusTooManyRequests || kve.Status == http.StatusServiceUnavailable:
+			return []string{"the vault is throttling its callers: run again later, or spread a fleet's runs with --jitter"}
+		}
+	case errors.As(err, &cloud):
+		if cloud.Belongs != "" {
+			return []string{fmt.Sprintf("sign in to %s first: certctl login --environment %s ...", cloud.Belongs, cloud.Belongs)}
+		}
+		if cloud.Suffix == "" {
+			return []string{"register the environment again with its vaults' DNS suffix: certctl environment add NAME ... --key-vault-suffix SUFFIX"}
+		}
+		return []string{"sign in to the vault's cloud with 'certctl login --environment NAME'; 'certctl environment list' shows each cloud's KEY VAULT suffix"}
+	case errors.As(err, new(*keyvault.NotExportableError)):
+		return []string{"Key Vault never lets a non-exportable key out; create a new version with an exportable key (az keyvault certificate create --policy with \"exportable\": true), or use the certificate from Azure services that read the vault themselves"}
 	case errors.Is(err, login.ErrNoGraph):
 		return []string{"register the environment again with its Microsoft Graph endpoint: certctl environment add NAME --authority-host URL --resource-manager-endpoint URL --graph-endpoint URL"}
 	case errors.As(err, &ge):

@@ -31,6 +31,12 @@ asks, if there is a terminal. A PFX without a MAC (integrity check) is
 imported with a warning. Importing a certificate that is already in the
 store is not an error. If any file fails, nothing is imported.
 
+With --from-keyvault the certificate and its key come from Azure Key Vault,
+read with the saved sign-in (--context, or the current one; on an Azure VM
+'certctl login --identity'): a certificate URL reads its current version (or
+the one named) through its metadata, a secret URL a secret holding PKCS#12
+or PEM. 'certctl sync' keeps a store current with a vault.
+
 On Windows, adding to CurrentUser\Root asks the user to confirm, in a
 dialog Windows shows; certctl waits for the answer.
 
@@ -39,11 +45,16 @@ Examples:
    printf '%s' "$PFX_PASSWORD" | certctl import app.pfx --password-stdin
    certctl import cert.pem --key key.pem --store TrustedPeople
    certctl import root-ca.crt --store Root
-   certctl import intermediates.p7b --store CA`,
+   certctl import intermediates.p7b --store CA
+   certctl import --from-keyvault https://contoso.vault.azure.net/certificates/web-tls`,
 		Flags: []cli.Flag{
 			storeFlag(), storeDirFlag(), outputFlag(), passwordFileFlag(), passwordStdinFlag(),
 			&cli.StringFlag{Name: "key", Usage: "PEM `FILE` with the private key of a PEM certificate"},
 			&cli.BoolFlag{Name: "exportable", Usage: "let the key be exported again (Windows store; file-store keys always are)"},
+			&cli.StringFlag{Name: "from-keyvault", Usage: "read the certificate and key from Azure Key Vault: `URL` https://VAULT.vault.azure.net/certificates/NAME[/VERSION] or .../secrets/NAME[/VERSION]"},
+			contextFlag("with --from-keyvault, read the vault as the saved sign-in `NAME` (default: the current one)"),
+			&cli.BoolFlag{Name: "client-secret-stdin", Usage: "with --from-keyvault, read the saved sign-in's client secret from standard input"},
+			timeoutFlag("with --from-keyvault, give up after `DURATION`"),
 		},
 		Action: h.importAction,
 	}
@@ -58,6 +69,13 @@ type importedJSON struct {
 }
 
 func (h *handlers) importAction(c *cli.Context) error {
+	if c.IsSet("from-keyvault") {
+		format, err := outputFormat(c)
+		if err != nil {
+			return err
+		}
+		return h.importFromKeyVault(c, format)
+	}
 	format, err := startCommand(c, 1, -1, "FILE to import")
 	if err != nil {
 		return err

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"crypto/sha256"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -24,6 +25,7 @@ import (
 	"github.com/certctl/certctl/internal/logintest"
 	"github.com/certctl/certctl/internal/testcert"
 	"github.com/certctl/certctl/pfx"
+	"github.com/certctl/certctl/thumbprint"
 )
 
 func TestMain(m *testing.M) {
@@ -242,8 +244,12 @@ func cmdNoLeak(ts *testscript.TestScript, neg bool, args []string) {
 //	fake expire-refresh-tokens
 //	fake revoke-refresh-tokens
 //	fake credentials APP_ID
+//	fake kv-put VAULT NAME [pem] [not-exportable]   new version; sets $KV_TP, $KV_VERSION
+//	fake kv-put-secret VAULT NAME FILE              a PFX or PEM file as a secret; sets $KV_VERSION
+//	fake kv-counts NAME                             the vault's answers for NAME
 //
-// Only the script that uses refresh tokens calls it: the fake is shared.
+// Only the script that uses refresh tokens expires or revokes them, and
+// only keyvault.txtar uses the vaults: the fake is shared.
 func (f *fakeEntra) cmd(ts *testscript.TestScript, neg bool, args []string) {
 	if neg || len(args) < 1 {
 		ts.Fatalf("usage: fake expire-refresh-tokens|revoke-refresh-tokens|credentials APP_ID")
@@ -262,6 +268,43 @@ func (f *fakeEntra) cmd(ts *testscript.TestScript, neg bool, args []string) {
 		for _, k := range f.server.KeyCredentials(args[1]) {
 			fmt.Fprintf(ts.Stdout(), "%s %s\n", k.Thumbprint, k.KeyID)
 		}
+	case "kv-put":
+		if len(args) < 3 {
+			ts.Fatalf("usage: fake kv-put VAULT NAME [pem] [not-exportable]")
+		}
+		var o logintest.KeyVaultCertificateOptions
+		for _, a := range args[3:] {
+			switch a {
+			case "pem":
+				o.PEM = true
+			case "not-exportable":
+				o.NotExportable = true
+			default:
+				ts.Fatalf("fake kv-put: unknown option %q", a)
+			}
+		}
+		b, err := testcert.New("kv "+args[2], testcert.Options{Key: "ecdsa"})
+		ts.Check(err)
+		version := f.server.PutKeyVaultCertificate(args[1], args[2], b, o)
+		ts.Setenv("KV_TP", thumbprint.Of(b.Leaf).String())
+		ts.Setenv("KV_VERSION", version)
+	case "kv-put-secret":
+		if len(args) != 4 {
+			ts.Fatalf("usage: fake kv-put-secret VAULT NAME FILE")
+		}
+		data, err := os.ReadFile(ts.MkAbs(args[3]))
+		ts.Check(err)
+		value, contentType := base64.StdEncoding.EncodeToString(data), "application/x-pkcs12"
+		if bytes.HasPrefix(data, []byte("-----BEGIN")) {
+			value, contentType = string(data), "application/x-pem-file"
+		}
+		ts.Setenv("KV_VERSION", f.server.PutKeyVaultSecret(args[1], args[2], value, contentType))
+	case "kv-counts":
+		if len(args) != 2 {
+			ts.Fatalf("usage: fake kv-counts NAME")
+		}
+		c := f.server.KeyVaultCounts()
+		fmt.Fprintf(ts.Stdout(), "metadata %d secrets %d\n", c.Metadata[args[1]], c.Secrets[args[1]])
 	default:
 		ts.Fatalf("fake: unknown action %q", args[0])
 	}
@@ -451,6 +494,11 @@ func startFakeEntra(t *testing.T) *fakeEntra {
 		{"subscriptionId": "33333333-4444-4555-8666-777777777777", "displayName": "Contoso Staging", "state": "Enabled"},
 	})
 	s.SetSubscriptionPageSize(1)
+	// Key Vault: the secret's application reads certificates of vault
+	// contoso, only secrets of secretsonly, and nothing of locked.
+	s.GrantKeyVault("contoso", appSecret, logintest.KeyVaultCertificateUser)
+	s.GrantKeyVault("secretsonly", appSecret, logintest.KeyVaultSecretsUser)
+	s.VaultURL("locked")
 	ca, err := s.WriteCA(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
@@ -477,6 +525,14 @@ func startFakeEntra(t *testing.T) *fakeEntra {
 			"FEDERATED_TOKEN":   fixtureFederatedToken,
 			"IDENTITY_ENDPOINT": s.MSI.URL + "/msi/token",
 			"IDENTITY_HEADER":   s.MSIHeader,
+			// The vaults are NAME.vault.test, reached through the fake's
+			// proxy as a corporate network reaches Azure; loopback
+			// addresses (the fake Entra ID) are never proxied.
+			"HTTPS_PROXY":    s.ProxyURL(),
+			"FAKE_KV_SUFFIX": logintest.KeyVaultSuffix,
+			"VAULT":          s.VaultURL("contoso"),
+			"VAULT_SECRETS":  s.VaultURL("secretsonly"),
+			"VAULT_LOCKED":   s.VaultURL("locked"),
 		},
 	}
 }

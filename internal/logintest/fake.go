@@ -7,7 +7,8 @@
 // credentials flow; refresh tokens, rotated on each use; a managed identity
 // endpoint; a Resource Manager subscriptions list, paged on request; and
 // Microsoft Graph's application key credentials (graph.go), which are the
-// certificates sign-in checks client assertions against.
+// certificates sign-in checks client assertions against; and Azure Key
+// Vault's certificates and secrets (keyvault.go), behind a forward proxy.
 //
 // Nothing here accepts what the real service would refuse: a tampered,
 // replayed, expired or misaddressed assertion is refused, and so is an
@@ -109,6 +110,12 @@ type Server struct {
 	// refresh token, authorization or device code, a bearer token or an
 	// X-IDENTITY-HEADER.
 	Catcher *httptest.Server
+	// KeyVault serves every vault of the fake cloud, NAME.vault.test, over
+	// TLS with the certificate of TLS (keyvault.go).
+	KeyVault *httptest.Server
+	// Proxy is a plain-HTTP forward proxy, the only way to the vaults:
+	// it tunnels CONNECT NAME.vault.test:443 to KeyVault.
+	Proxy *httptest.Server
 	// Tenant is the tenant id; "contoso.example" is accepted as its domain,
 	// and "organizations" and "common" for a person's sign-in.
 	Tenant string
@@ -139,6 +146,7 @@ type Server struct {
 	graphWriters map[string]bool
 	// replicationDelay is what SetReplicationDelay set.
 	replicationDelay int
+	kv               keyVault
 }
 
 type app struct {
@@ -220,13 +228,16 @@ func New(t testing.TB) *Server {
 			{"subscriptionId": "11111111-2222-4333-8444-555555555555", "displayName": "Contoso Production", "state": "Enabled"},
 		},
 	}
+	cert := serverCertificate(t)
 	s.TLS = httptest.NewUnstartedServer(http.HandlerFunc(s.serve))
-	s.TLS.TLS = &tls.Config{Certificates: []tls.Certificate{serverCertificate(t)}}
+	s.TLS.TLS = &tls.Config{Certificates: []tls.Certificate{cert}}
 	s.TLS.StartTLS()
 	s.MSI = httptest.NewServer(http.HandlerFunc(s.serveMSI))
 	s.Catcher = httptest.NewServer(http.HandlerFunc(s.serveCatcher))
+	s.startKeyVault(cert)
 	t.Cleanup(func() {
 		close(s.closing)
+		s.closeKeyVault()
 		s.TLS.CloseClientConnections()
 		s.TLS.Close()
 		s.MSI.Close()
@@ -237,13 +248,14 @@ func New(t testing.TB) *Server {
 
 // serverCertificate is a self-signed certificate for 127.0.0.1, ::1 and
 // localhost, so that https://localhost:PORT reaches the fake as another
-// host name (FaultForeignDiscovery, and aliases).
+// host name (FaultForeignDiscovery, and aliases), and for *.vault.test,
+// the vaults: WriteCA's one file lets a program trust them all.
 func serverCertificate(t testing.TB) tls.Certificate {
 	b := testcert.Mint(t, "fake Entra ID", testcert.Options{
 		Key:         "ecdsa",
 		NotAfter:    time.Now().Add(24 * time.Hour),
 		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		DNSNames:    []string{"localhost"},
+		DNSNames:    []string{"localhost", "*." + KeyVaultSuffix},
 		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback},
 	})
 	return tls.Certificate{Certificate: [][]byte{b.Leaf.Raw}, PrivateKey: b.Key, Leaf: b.Leaf}
@@ -301,8 +313,9 @@ func (s *Server) ResourceManager() string { return s.TLS.URL + "/arm/" }
 // TokenEndpoint is the tenant's token endpoint, the audience of assertions.
 func (s *Server) TokenEndpoint() string { return s.TLS.URL + "/" + s.Tenant + "/oauth2/v2.0/token" }
 
-// WriteCA writes the server's TLS certificate as PEM to dir/fake-entra.pem
-// and returns the path, for SSL_CERT_FILE in a child process.
+// WriteCA writes the server's TLS certificate, which the vaults' server
+// has too, as PEM to dir/fake-entra.pem and returns the path, for
+// SSL_CERT_FILE in a child process.
 func (s *Server) WriteCA(dir string) (string, error) {
 	path := filepath.Join(dir, "fake-entra.pem")
 	b := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: s.TLS.Certificate().Raw})
