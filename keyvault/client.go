@@ -165,8 +165,19 @@ func (s *scopedCredential) GetToken(ctx context.Context, o policy.TokenRequestOp
 	// The tenant of the challenge is not passed on: certctl signs in to
 	// the tenant of the saved sign-in, and a vault of another tenant
 	// refuses that token, which says so.
-	return s.inner.GetToken(ctx, policy.TokenRequestOptions{Scopes: []string{s.scope}})
+	tok, err := s.inner.GetToken(ctx, policy.TokenRequestOptions{Scopes: []string{s.scope}})
+	if err != nil {
+		return tok, &signInError{err}
+	}
+	return tok, nil
 }
+
+// signInError is the credential's failure, which the caller gets as it
+// is: the vault was never asked.
+type signInError struct{ err error }
+
+func (e *signInError) Error() string { return e.err.Error() }
+func (e *signInError) Unwrap() error { return e.err }
 
 // Certificate is what a vault says of one version of a certificate.
 type Certificate struct {
@@ -410,7 +421,10 @@ func (c *Client) explain(op, name string, err error) error {
 	var re *azcore.ResponseError
 	var dns *net.DNSError
 	var ee *login.EndpointError
+	var se *signInError
 	switch {
+	case errors.As(err, &se):
+		return se.err
 	case errors.As(err, &ee):
 		return err
 	case errors.As(err, &re):
