@@ -20,6 +20,7 @@ import (
 	"github.com/certctl/certctl/certstore"
 	"github.com/certctl/certctl/internal/benchstore"
 	"github.com/certctl/certctl/internal/logintest"
+	"github.com/certctl/certctl/internal/testcert"
 	"github.com/certctl/certctl/login"
 	"github.com/certctl/certctl/pfx"
 	"github.com/certctl/certctl/platform"
@@ -598,5 +599,88 @@ func BenchmarkProcessToken(b *testing.B) {
 			}
 			tr.CloseIdleConnections()
 		}
+	})
+}
+
+// BenchmarkProcessSync runs "certctl sync" of 10 certificates against the
+// fake Key Vault, reached through the fake's proxy as HTTPS_PROXY, with a
+// client-secret sign-in: every certificate up to date, and with one new
+// version per run. It reports the requests the vault answered and those
+// the identity service answered, per run.
+func BenchmarkProcessSync(b *testing.B) {
+	bin := benchBinary(b)
+	fake := logintest.New(b)
+	const app = "a1c0ce27-0000-4000-8000-0000000000b5"
+	dir := b.TempDir()
+	secretFile := filepath.Join(dir, "secret.txt")
+	if err := os.WriteFile(secretFile, []byte("bench-secret\n"), 0o600); err != nil {
+		b.Fatal(err)
+	}
+	fake.RegisterSecret(app, "bench-secret")
+	fake.GrantKeyVault("bench", app, logintest.KeyVaultCertificateUser)
+	ca, err := fake.WriteCA(dir)
+	if err != nil {
+		b.Fatal(err)
+	}
+	penv := benchEnv("CERTCTL_STORE_DIR="+filepath.Join(dir, "store"), "CERTCTL_CONFIG_DIR="+filepath.Join(dir, "config"), "HOME="+dir, "SSL_CERT_FILE="+ca, "HTTPS_PROXY="+fake.ProxyURL(), "NO_PROXY=")
+	benchRun(b, nil, penv, false, bin, "environment", "add", "Fake", "--authority-host", fake.AuthorityHost(), "--resource-manager-endpoint", fake.ResourceManager(), "--key-vault-suffix", logintest.KeyVaultSuffix)
+	benchRun(b, nil, penv, false, bin, "login", "--service-principal", "--tenant", fake.Tenant, "--application-id", app, "--client-secret-file", secretFile, "--environment", "Fake")
+	args := []string{"sync", "--from-keyvault", fake.VaultURL("bench")}
+	put := func(name string) {
+		bundle, err := testcert.New("bench "+name, testcert.Options{Key: "ecdsa"})
+		if err != nil {
+			b.Fatal(err)
+		}
+		fake.PutKeyVaultCertificate("bench", name, bundle, logintest.KeyVaultCertificateOptions{})
+	}
+	for i := range 10 {
+		name := fmt.Sprintf("cert-%d", i)
+		put(name)
+		args = append(args, "--certificate", name)
+	}
+	benchRun(b, nil, penv, false, bin, args...)
+
+	count := func(b *testing.B, run func()) {
+		var u procUsage
+		fake.ResetKeyVaultCounts()
+		entra := len(fake.Requests())
+		for b.Loop() {
+			run()
+			benchRun(b, &u, penv, false, bin, args...)
+		}
+		u.report(b)
+		c := fake.KeyVaultCounts()
+		vault := c.Challenges + c.Throttled + c.Refused
+		for _, m := range []map[string]int{c.Metadata, c.Secrets} {
+			for _, n := range m {
+				vault += n
+			}
+		}
+		b.ReportMetric(float64(vault)/float64(b.N), "vault-requests/op")
+		b.ReportMetric(float64(len(fake.Requests())-entra)/float64(b.N), "entra-requests/op")
+	}
+	b.Run("up-to-date", func(b *testing.B) { count(b, func() {}) })
+	b.Run("part=token", func(b *testing.B) {
+		// The sign-in alone, as the same process makes it: what a sync
+		// costs before it reaches the vault.
+		var u procUsage
+		for b.Loop() {
+			benchRun(b, &u, penv, false, bin, "token")
+		}
+		u.report(b)
+	})
+	b.Run("part=process-start", func(b *testing.B) {
+		var u procUsage
+		for b.Loop() {
+			benchRun(b, &u, penv, false, bin, "--help")
+		}
+		u.report(b)
+	})
+	b.Run("one-new-version", func(b *testing.B) {
+		count(b, func() {
+			b.StopTimer()
+			put("cert-0")
+			b.StartTimer()
+		})
 	})
 }
