@@ -4,7 +4,9 @@ package main
 
 import (
 	"bytes"
+	"crypto/x509"
 	"encoding/json"
+	"encoding/pem"
 	"errors"
 	"flag"
 	"fmt"
@@ -25,6 +27,7 @@ import (
 	"github.com/urfave/cli/v2"
 	"software.sslmate.com/src/go-pkcs12"
 
+	"github.com/certctl/certctl/internal/logintest"
 	"github.com/certctl/certctl/internal/testcert"
 	"github.com/certctl/certctl/pfx"
 	"github.com/certctl/certctl/thumbprint"
@@ -505,13 +508,22 @@ func TestSecretsNeverLeak(t *testing.T) {
 	run("", "list")
 	run("", "show", tp)
 	run("", "export", tp, "--out", filepath.Join(work, "out.pfx"), "--password-file", exportPW)
-	run("", "environment", "add", "Fake", "--authority-host", fake.env["FAKE_AUTHORITY"], "--resource-manager-endpoint", fake.env["FAKE_ARM"])
+	run("", "environment", "add", "Fake", "--authority-host", fake.env["FAKE_AUTHORITY"], "--resource-manager-endpoint", fake.env["FAKE_ARM"], "--key-vault-suffix", fake.env["FAKE_KV_SUFFIX"])
 	run("", "login", "--service-principal", "--tenant", fake.env["FAKE_TENANT"], "--application-id", appCert, "--thumbprint", tp, "--environment", "Fake")
 	// token prints a token by design; it must not reach any file.
 	tokens = append(tokens, strings.TrimSpace(run("", "token").stdout))
 	run(fixtureSecret+"\n", "login", "--service-principal", "--tenant", fake.env["FAKE_TENANT"], "--application-id", appSecret, "--client-secret-stdin", "--environment", "Fake")
 	run("", "login", "--service-principal", "--tenant", fake.env["FAKE_TENANT"], "--application-id", appSecret, "--client-secret-file", secretFile, "--environment", "Fake")
 	tokens = append(tokens, strings.TrimSpace(run("", "token").stdout))
+	// Key Vault: a certificate whose secret is PEM, so that a line of its
+	// key can be looked for; read by import and by sync.
+	kvBundle := testcert.Mint(t, "leak", testcert.Options{Key: "ecdsa"})
+	fake.server.PutKeyVaultCertificate("contoso", "leak", kvBundle, logintest.KeyVaultCertificateOptions{PEM: true})
+	kvKey, err := x509.MarshalPKCS8PrivateKey(kvBundle.Key)
+	require.NoError(t, err)
+	kvKeyLine := strings.Split(string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kvKey})), "\n")[1]
+	run("", "import", "--from-keyvault", fake.env["VAULT"]+"/certificates/leak")
+	run("", "sync", "--from-keyvault", fake.env["VAULT"], "--certificate", "leak", "--store", "CA", "--output", "json")
 	run("", "context", "show")
 	run("", "context", "show", "--output", "json")
 
@@ -536,7 +548,7 @@ func TestSecretsNeverLeak(t *testing.T) {
 	run(accessToken+"\n", "login", "--access-token-stdin", "--account-id", fake.server.User, "--environment", "Fake", "--context-name", "piped")
 	run("", "context", "show", "piped", "--output", "json")
 
-	secrets := append([]string{pfxPassword, exportPassword, fixtureSecret, accessToken}, refreshTokens...)
+	secrets := append([]string{pfxPassword, exportPassword, fixtureSecret, accessToken, kvKeyLine}, refreshTokens...)
 	out := printed.String()
 	for _, s := range secrets {
 		assert.NotContains(t, out, s, "a secret was printed")
