@@ -144,6 +144,16 @@ func benchRun(b *testing.B, u *procUsage, env []string, keep bool, name string, 
 	return out.Bytes()
 }
 
+// benchLoop runs a command for each iteration of b and reports the cores
+// it kept busy.
+func benchLoop(b *testing.B, env []string, name string, args ...string) {
+	var u procUsage
+	for b.Loop() {
+		benchRun(b, &u, env, false, name, args...)
+	}
+	u.report(b)
+}
+
 // benchEnv is the environment of the child processes: the caller's, with
 // certctl's own variables replaced.
 func benchEnv(extra ...string) []string {
@@ -305,13 +315,7 @@ func BenchmarkProcessImport(b *testing.B) {
 		u.report(b)
 	})
 	// Where certctl's time goes, in process.
-	b.Run("part=process-start", func(b *testing.B) {
-		var u procUsage
-		for b.Loop() {
-			benchRun(b, &u, benchEnv(), false, bin, "--help")
-		}
-		u.report(b)
-	})
+	b.Run("part=process-start", func(b *testing.B) { benchLoop(b, benchEnv(), bin, "--help") })
 	b.Run("part=decode", func(b *testing.B) {
 		for b.Loop() {
 			if _, err := pfx.Decode(data, benchstore.ImportPassword); err != nil {
@@ -517,13 +521,7 @@ func BenchmarkProcessToken(b *testing.B) {
 		}
 		u.report(b)
 	})
-	b.Run("part=process-start", func(b *testing.B) {
-		var u procUsage
-		for b.Loop() {
-			benchRun(b, &u, penv, false, bin, "--help")
-		}
-		u.report(b)
-	})
+	b.Run("part=process-start", func(b *testing.B) { benchLoop(b, penv, bin, "--help") })
 	b.Run("part=certctl-token-in-process", func(b *testing.B) {
 		// The same command in this process: what is left of
 		// certctl-token is starting a process and what runs once in one.
@@ -660,22 +658,10 @@ func BenchmarkProcessSync(b *testing.B) {
 		b.ReportMetric(float64(len(fake.Requests())-entra)/float64(b.N), "entra-requests/op")
 	}
 	b.Run("up-to-date", func(b *testing.B) { count(b, func() {}) })
-	b.Run("part=token", func(b *testing.B) {
-		// The sign-in alone, as the same process makes it: what a sync
-		// costs before it reaches the vault.
-		var u procUsage
-		for b.Loop() {
-			benchRun(b, &u, penv, false, bin, "token")
-		}
-		u.report(b)
-	})
-	b.Run("part=process-start", func(b *testing.B) {
-		var u procUsage
-		for b.Loop() {
-			benchRun(b, &u, penv, false, bin, "--help")
-		}
-		u.report(b)
-	})
+	// The sign-in alone, as the same process makes it: what a sync costs
+	// before it reaches the vault.
+	b.Run("part=token", func(b *testing.B) { benchLoop(b, penv, bin, "token") })
+	b.Run("part=process-start", func(b *testing.B) { benchLoop(b, penv, bin, "--help") })
 	b.Run("one-new-version", func(b *testing.B) {
 		count(b, func() {
 			b.StopTimer()
