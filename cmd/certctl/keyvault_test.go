@@ -28,7 +28,10 @@ import (
 // and a config folder of its own, with a sign-in as an application allowed
 // to read the vault's certificates, reached through the fake's proxy.
 type fleet struct {
-	t      *testing.T
+	t *testing.T
+	// bin is the certctl the machines run: this test binary, unless the
+	// test builds one (releaseBinary).
+	bin    string
 	fake   *logintest.Server
 	vault  string
 	base   []string // the environment every machine shares
@@ -51,7 +54,7 @@ func newFleet(t *testing.T) *fleet {
 	fake.RegisterSecret(fleetApp, strings.TrimSpace(string(data)))
 	fake.GrantKeyVault("fleet", fleetApp, logintest.KeyVaultCertificateUser)
 	f := &fleet{
-		t: t, fake: fake, vault: fake.VaultURL("fleet"), dir: dir, config: filepath.Join(dir, "config"),
+		t: t, fake: fake, bin: "certctl", vault: fake.VaultURL("fleet"), dir: dir, config: filepath.Join(dir, "config"),
 		base: append(os.Environ(), "SSL_CERT_FILE="+ca, "SSL_CERT_DIR="+dir, "HTTPS_PROXY="+fake.ProxyURL(), "HOME="+dir),
 	}
 	m := f.machine("template")
@@ -73,6 +76,7 @@ func (f *fleet) put(name string) string {
 // machine is one member of the fleet.
 type machine struct {
 	t             *testing.T
+	bin           string
 	store, config string
 	env           []string
 }
@@ -81,7 +85,7 @@ type machine struct {
 // (none for the template, which makes it).
 func (f *fleet) machine(name string) *machine {
 	root := filepath.Join(f.dir, name)
-	m := &machine{t: f.t, store: filepath.Join(root, "store"), config: filepath.Join(root, "config")}
+	m := &machine{t: f.t, bin: f.bin, store: filepath.Join(root, "store"), config: filepath.Join(root, "config")}
 	if name != "template" {
 		require.NoError(f.t, os.MkdirAll(m.config, 0o700))
 		for _, file := range []string{"environments.json", "contexts.json"} {
@@ -95,7 +99,7 @@ func (f *fleet) machine(name string) *machine {
 }
 
 func (m *machine) cmd(args ...string) *exec.Cmd {
-	cmd := exec.Command("certctl", args...)
+	cmd := exec.Command(m.bin, args...)
 	cmd.Env = m.env
 	return cmd
 }
@@ -155,13 +159,34 @@ func syncAll(t *testing.T, machines []*machine, args ...string) []result {
 	return results
 }
 
+// releaseBinary builds certctl as it is released (CGO_ENABLED=0, no race
+// detector) into a folder of the test's, or returns "" when there is no go
+// command. A process of the race-enabled test binary costs several times
+// the CPU of a real one, which for hundreds of them is minutes of the
+// test run, and races are what the other tests look for.
+func releaseBinary(t *testing.T) string {
+	t.Helper()
+	goTool, err := exec.LookPath("go")
+	if err != nil {
+		t.Logf("no go command, so the machines run the test binary: %v", err)
+		return ""
+	}
+	bin := filepath.Join(t.TempDir(), "certctl")
+	cmd := exec.Command(goTool, "build", "-o", bin, ".")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	out, err := cmd.CombinedOutput()
+	require.NoError(t, err, "go build: %s", out)
+	return bin
+}
+
 // TestSyncFleet runs 200 machines' syncs at once against one vault that
 // throttles a fifth of its requests (429 with Retry-After: 1): every
 // machine converges, and once all are current a run reads each
-// certificate's metadata once and no secret. The machines use --jitter as
-// a fleet's timers would: on this machine's two cores, 200 processes
-// starting in the same instant would time out on the fake Entra ID, which
-// shares the cores, before any reached the vault.
+// certificate's metadata once and no secret. The machines run certctl as
+// released (releaseBinary) and use --jitter as a fleet's timers would: on
+// this machine's two cores, 200 processes starting in the same instant
+// would time out on the fake Entra ID, which shares the cores, before any
+// reached the vault.
 func TestSyncFleet(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs 400 processes")
@@ -169,12 +194,15 @@ func TestSyncFleet(t *testing.T) {
 	t.Parallel()
 	const n = 200
 	f := newFleet(t)
+	if bin := releaseBinary(t); bin != "" {
+		f.bin = bin
+	}
 	machines := make([]*machine, n)
 	for i := range machines {
 		machines[i] = f.machine(fmt.Sprintf("m%03d", i))
 	}
 	a, b := f.put("app-a"), f.put("app-b")
-	args := []string{"--from-keyvault", f.vault, "--certificate", "app-a", "--certificate", "app-b", "--jitter", "10s", "--timeout", "2m"}
+	args := []string{"--from-keyvault", f.vault, "--certificate", "app-a", "--certificate", "app-b", "--jitter", "5s", "--timeout", "2m"}
 
 	run := func(phase string) {
 		t.Helper()
