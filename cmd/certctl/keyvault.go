@@ -179,10 +179,10 @@ func (h *handlers) syncAction(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	vault, err := keyvault.ParseVault(c.String("from-keyvault"))
 	if c.String("from-keyvault") == "" {
 		return &usageError{msg: "sync: give the vault with --from-keyvault https://VAULT.vault.azure.net"}
 	}
+	vault, err := keyvault.ParseVault(c.String("from-keyvault"))
 	if err != nil {
 		return usage(fmt.Errorf("--from-keyvault: %w", err))
 	}
