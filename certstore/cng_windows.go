@@ -17,6 +17,7 @@ import (
 	"syscall"
 	"unsafe"
 
+	"github.com/certctl/certctl/internal/english"
 	"golang.org/x/sys/windows"
 )
 
@@ -308,7 +309,7 @@ func cngCreateKey(kt KeyType, exportable bool) (*keyRef, crypto.PublicKey, error
 	}
 	if kt2, ok := KeyTypeOf(pub); !ok || kt2 != kt {
 		cngDelete(ref)
-		return nil, nil, fmt.Errorf("the key storage provider made a %s key where %s was asked", KeyAlgorithm(pub), kt)
+		return nil, nil, fmt.Errorf("the key storage provider made %s key where %s was asked", english.A(KeyAlgorithm(pub)), kt)
 	}
 	return ref, pub, nil
 }

@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/certctl/certctl/internal/english"
 	"golang.org/x/sys/windows"
 )
 
@@ -138,7 +139,7 @@ func (s *storedKeySigner) sign(digest []byte, opts crypto.SignerOpts) ([]byte, e
 	case isRSA:
 		sig, err = capiSign(s.ref, rsaPub, digest, req)
 	default:
-		err = fmt.Errorf("a %s key in a CryptoAPI container", KeyAlgorithm(s.pub))
+		err = fmt.Errorf("%s key in a CryptoAPI container", english.A(KeyAlgorithm(s.pub)))
 	}
 	if err != nil {
 		return nil, err

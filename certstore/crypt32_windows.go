@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"sync"
 	"unsafe"
 
 	"golang.org/x/sys/windows"
@@ -33,6 +34,7 @@ var (
 	procCertGetCertificateContextProperty = crypt32.NewProc("CertGetCertificateContextProperty")
 	procCertSetCertificateContextProperty = crypt32.NewProc("CertSetCertificateContextProperty")
 	procCertControlStore                  = crypt32.NewProc("CertControlStore")
+	procCertEnumSystemStore               = crypt32.NewProc("CertEnumSystemStore")
 )
 
 // cryptKeyProvInfo is CRYPT_KEY_PROV_INFO: where a certificate's private key
@@ -107,6 +109,43 @@ func openSystemStore(name string, mode storeMode) (windows.Handle, error) {
 		return 0, callErr("CertOpenStore", err)
 	}
 	return h, nil
+}
+
+// enumNames is what enumSystemStores' callback adds to: one enumeration at
+// a time (enumMu), since a callback made by windows.NewCallback is never
+// freed, so there is one for the process.
+var (
+	enumMu       sync.Mutex
+	enumNames    []string
+	enumCallback = sync.OnceValue(func() uintptr {
+		// CertEnumSystemStoreCallback(pvSystemStore, dwFlags, pStoreInfo,
+		// pvReserved, pvArg) BOOL
+		return windows.NewCallback(func(systemStore *uint16, flags, storeInfo, reserved, arg uintptr) uintptr {
+			enumNames = append(enumNames, windows.UTF16PtrToString(systemStore))
+			return 1 // go on
+		})
+	})
+)
+
+// enumSystemStores lists the names of the CurrentUser system stores with
+// CertEnumSystemStore, as Windows spells them.
+func enumSystemStores() ([]string, error) {
+	cb := enumCallback()
+	enumMu.Lock()
+	defer enumMu.Unlock()
+	enumNames = nil
+	r, _, err := procCertEnumSystemStore.Call(
+		windows.CERT_SYSTEM_STORE_CURRENT_USER, // dwFlags
+		0,                                      // pvSystemStoreLocationPara
+		0,                                      // pvArg
+		cb,                                     // pfnEnum
+	)
+	names := enumNames
+	enumNames = nil
+	if r == 0 {
+		return nil, callErr("CertEnumSystemStore", err)
+	}
+	return names, nil
 }
 
 // closeStore closes a store handle.

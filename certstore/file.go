@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"os"
 	"path/filepath"
 	"runtime"
 	"sort"
@@ -620,6 +621,17 @@ func (s *fileStore) Export(tp thumbprint.Thumbprint, withKey bool) (*pfx.Bundle,
 	return &b, nil
 }
 
+// snapshot is the certificate tp as its file holds it, key included, for
+// Tx.Remove to put back.
+func (s *fileStore) snapshot(tp thumbprint.Thumbprint) (*pfx.Bundle, error) {
+	id, err := s.find(tp)
+	if err != nil {
+		return nil, err
+	}
+	b := *id.bundle
+	return &b, nil
+}
+
 // Create generates the key in memory, where the file store keeps every key
 // until it writes it into the store's own file, and imports it with its
 // certificate.
@@ -652,4 +664,45 @@ func generateKey(kt KeyType) (crypto.Signer, error) {
 		return ecdsa.GenerateKey(c, rand.Reader)
 	}
 	return nil, fmt.Errorf("%w %q", ErrUnknownKeyType, kt)
+}
+
+// backendExists reports whether the store's folder exists. Another problem
+// with it (a folder others may write to, a symlink) is left to the method
+// that uses the store, which reports it as it does for a well-known store.
+func backendExists(st Store) (bool, error) {
+	_, err := st.(*fileStore).open(false)
+	return !errors.Is(err, fs.ErrNotExist), nil
+}
+
+// backendStores lists the store folders under the store root: each folder
+// whose name is a store name in lower case, as openBackend names them.
+func backendStores(opts Options) ([]string, error) {
+	root := opts.Dir
+	if root == "" {
+		var err error
+		if root, err = platform.StoreRoot(); err != nil {
+			return nil, fmt.Errorf("list stores: %w", err)
+		}
+	}
+	des, err := os.ReadDir(root)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, nil
+		}
+		return nil, fmt.Errorf("list stores: %w", err)
+	}
+	var names []string
+	for _, de := range des {
+		if !de.IsDir() {
+			continue
+		}
+		name, err := CanonicalName(de.Name())
+		if err != nil || strings.ToLower(name) != de.Name() {
+			// Not a folder a store name maps to.
+			continue
+		}
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	return names, nil
 }

@@ -85,7 +85,7 @@ func TestFileLayoutIsDotNets(t *testing.T) {
 func TestStoreNamesAreFolders(t *testing.T) {
 	root := t.TempDir()
 	for _, name := range []string{"Root", "trustedpeople", "CA", "my-custom_1"} {
-		s, err := Open(name, Options{Dir: root})
+		s, err := Open(name, Options{Dir: root, Create: true})
 		require.NoError(t, err)
 		_, err = s.Import(mint(t, "certctl "+name, "ecdsa", nil), ImportOptions{})
 		require.NoError(t, err)

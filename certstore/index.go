@@ -23,17 +23,19 @@ import (
 //
 // It is a text file: a header line, then one line per store file with
 // tab-separated fields (name, size, mtime, thumbprint, not-before, not-after,
-// has-key, key algorithm, serial, subject, issuer; tabs, newlines and
-// backslashes escaped). Import and Remove append lines (a later line for a
-// name replaces an earlier one; "-<TAB>name" forgets it), so a change costs
-// the same in a store of ten certificates or ten thousand; List rewrites it
-// whole when it has grown stale. A line cut short by a crash does not parse
-// and is ignored, and its file is read again.
+// has-key, key algorithm, serial, subject, issuer, DNS names, extended key
+// usages; tabs, newlines and backslashes escaped; a list is its items each
+// followed by a comma, commas in an item escaped as \c). Import and Remove
+// append lines (a later line for a name replaces an earlier one;
+// "-<TAB>name" forgets it), so a change costs the same in a store of ten
+// certificates or ten thousand; List rewrites it whole when it has grown
+// stale. A line cut short by a crash does not parse and is ignored, and its
+// file is read again.
 
-const indexHeader = "certctl-index 2\n"
+const indexHeader = "certctl-index 3\n"
 
 // indexFields is the number of fields of an entry line.
-const indexFields = 11
+const indexFields = 13
 
 type indexEntry struct {
 	Name    string
@@ -114,6 +116,7 @@ func parseIndexLine(line string) (indexEntry, bool) {
 	}
 	var ie indexEntry
 	var err error
+	var ok bool
 	ie.Name = unescape(f[0])
 	// The index may only name .pfx files in the store folder itself.
 	if !isCertFile(ie.Name) || filepath.Base(ie.Name) != ie.Name {
@@ -142,6 +145,12 @@ func parseIndexLine(line string) (indexEntry, bool) {
 	ie.Entry.SerialNumber = unescape(f[8])
 	ie.Entry.Subject = unescape(f[9])
 	ie.Entry.Issuer = unescape(f[10])
+	if ie.Entry.DNSNames, ok = parseList(f[11]); !ok {
+		return indexEntry{}, false
+	}
+	if ie.Entry.ExtKeyUsages, ok = parseList(f[12]); !ok {
+		return indexEntry{}, false
+	}
 	return ie, true
 }
 
@@ -166,6 +175,8 @@ func appendIndexLine(b []byte, ie indexEntry) []byte {
 		escape(e.SerialNumber),
 		escape(e.Subject),
 		escape(e.Issuer),
+		encodeList(e.DNSNames),
+		encodeList(e.ExtKeyUsages),
 	} {
 		if i > 0 {
 			b = append(b, '\t')
@@ -185,6 +196,40 @@ var (
 
 func escape(s string) string   { return escaper.Replace(s) }
 func unescape(s string) string { return unescaper.Replace(s) }
+
+var (
+	itemEscaper   = strings.NewReplacer(`\`, `\\`, "\t", `\t`, "\n", `\n`, "\r", `\r`, ",", `\c`)
+	itemUnescaper = strings.NewReplacer(`\\`, `\`, `\t`, "\t", `\n`, "\n", `\r`, "\r", `\c`, ",")
+)
+
+// encodeList writes a list field: each item escaped and followed by a
+// comma, so that an empty list and a list of one empty item differ.
+func encodeList(items []string) string {
+	if len(items) == 0 {
+		return ""
+	}
+	var b strings.Builder
+	for _, it := range items {
+		b.WriteString(itemEscaper.Replace(it))
+		b.WriteByte(',')
+	}
+	return b.String()
+}
+
+// parseList reads a list field; an empty field is nil.
+func parseList(f string) ([]string, bool) {
+	if f == "" {
+		return nil, true
+	}
+	if !strings.HasSuffix(f, ",") {
+		return nil, false
+	}
+	items := strings.Split(f[:len(f)-1], ",")
+	for i, it := range items {
+		items[i] = itemUnescaper.Replace(it)
+	}
+	return items, true
+}
 
 func encodeIndex(entries map[string]indexEntry) []byte {
 	names := make([]string, 0, len(entries))

@@ -4,6 +4,7 @@ package certstore
 
 import (
 	"path/filepath"
+	"reflect"
 	"testing"
 	"time"
 
@@ -66,7 +67,7 @@ func FuzzParseIndex(f *testing.F) {
 			t.Fatalf("index did not round-trip: %v", err)
 		}
 		for name, ie := range idx.Entries {
-			if again.Entries[name] != ie {
+			if !reflect.DeepEqual(again.Entries[name], ie) {
 				t.Fatalf("entry %q changed on the round trip", name)
 			}
 		}

@@ -121,6 +121,12 @@ type Entry struct {
 	NotAfter      time.Time
 	HasPrivateKey bool
 	KeyAlgorithm  string
+	// DNSNames are the certificate's DNS subject alternative names.
+	DNSNames []string
+	// ExtKeyUsages are the certificate's extended key usages as dotted
+	// OIDs, such as "1.3.6.1.5.5.7.3.1" for server authentication, in the
+	// certificate's order for the well-known ones, then the others.
+	ExtKeyUsages []string
 	// File is where the file store keeps the certificate; empty on Windows.
 	File string
 }
@@ -147,7 +153,54 @@ func NewEntry(cert *x509.Certificate, hasKey bool) Entry {
 		NotAfter:      cert.NotAfter.UTC(),
 		HasPrivateKey: hasKey,
 		KeyAlgorithm:  KeyAlgorithm(cert.PublicKey),
+		DNSNames:      cloneOrNil(cert.DNSNames),
+		ExtKeyUsages:  extKeyUsageOIDs(cert),
 	}
+}
+
+func cloneOrNil(s []string) []string {
+	if len(s) == 0 {
+		return nil
+	}
+	return append([]string(nil), s...)
+}
+
+// ekuOIDs are the OIDs of the extended key usages crypto/x509 knows by name;
+// it keeps its own table to itself.
+var ekuOIDs = map[x509.ExtKeyUsage]string{
+	x509.ExtKeyUsageAny:                            "2.5.29.37.0",
+	x509.ExtKeyUsageServerAuth:                     "1.3.6.1.5.5.7.3.1",
+	x509.ExtKeyUsageClientAuth:                     "1.3.6.1.5.5.7.3.2",
+	x509.ExtKeyUsageCodeSigning:                    "1.3.6.1.5.5.7.3.3",
+	x509.ExtKeyUsageEmailProtection:                "1.3.6.1.5.5.7.3.4",
+	x509.ExtKeyUsageIPSECEndSystem:                 "1.3.6.1.5.5.7.3.5",
+	x509.ExtKeyUsageIPSECTunnel:                    "1.3.6.1.5.5.7.3.6",
+	x509.ExtKeyUsageIPSECUser:                      "1.3.6.1.5.5.7.3.7",
+	x509.ExtKeyUsageTimeStamping:                   "1.3.6.1.5.5.7.3.8",
+	x509.ExtKeyUsageOCSPSigning:                    "1.3.6.1.5.5.7.3.9",
+	x509.ExtKeyUsageMicrosoftServerGatedCrypto:     "1.3.6.1.4.1.311.10.3.3",
+	x509.ExtKeyUsageNetscapeServerGatedCrypto:      "2.16.840.1.113730.4.1",
+	x509.ExtKeyUsageMicrosoftCommercialCodeSigning: "1.3.6.1.4.1.311.2.1.22",
+	x509.ExtKeyUsageMicrosoftKernelCodeSigning:     "1.3.6.1.4.1.311.61.1.1",
+}
+
+// extKeyUsageOIDs lists cert's extended key usages as dotted OIDs: the
+// ones crypto/x509 knows by name, then the others; nil when it has none.
+func extKeyUsageOIDs(cert *x509.Certificate) []string {
+	n := len(cert.ExtKeyUsage) + len(cert.UnknownExtKeyUsage)
+	if n == 0 {
+		return nil
+	}
+	out := make([]string, 0, n)
+	for _, u := range cert.ExtKeyUsage {
+		if oid, ok := ekuOIDs[u]; ok {
+			out = append(out, oid)
+		}
+	}
+	for _, oid := range cert.UnknownExtKeyUsage {
+		out = append(out, oid.String())
+	}
+	return out
 }
 
 // KeyAlgorithm names a public key's type and size, such as "RSA 2048" or
@@ -180,6 +233,9 @@ var (
 	ErrUnreadable = errors.New("unreadable store entries")
 	// ErrInvalidName means a store name is not one certctl can open.
 	ErrInvalidName = errors.New("invalid store name")
+	// ErrStoreNotFound is matched by the *StoreNotFoundError of Open for
+	// a custom store that does not exist, unless Options.Create is set.
+	ErrStoreNotFound = errors.New("store does not exist")
 	// ErrUnsupported means the platform has no store backend.
 	ErrUnsupported = errors.New("certificate store not supported on this platform")
 	// ErrPSSUnsupported is matched by the error of a Signer whose key
@@ -213,6 +269,20 @@ func (e *NotFoundError) Error() string {
 // Is makes errors.Is(err, ErrNotFound) true.
 func (e *NotFoundError) Is(target error) bool { return target == ErrNotFound }
 
+// StoreNotFoundError says that the custom store Name does not exist where
+// Open looked (Location: a folder, or CurrentUser\Name on Windows).
+type StoreNotFoundError struct {
+	Name     string
+	Location string
+}
+
+func (e *StoreNotFoundError) Error() string {
+	return fmt.Sprintf("store %q does not exist", e.Name)
+}
+
+// Is makes errors.Is(err, ErrStoreNotFound) true.
+func (e *StoreNotFoundError) Is(target error) bool { return target == ErrStoreNotFound }
+
 // UnreadableError lists the store files that List had to leave out.
 type UnreadableError struct {
 	Problems []error
@@ -238,6 +308,12 @@ type Options struct {
 	// platform's default: .NET's store folder on Linux, certctl's own on
 	// macOS. Windows has the system store instead, and Dir must be empty.
 	Dir string
+	// Create lets Open open a custom store that does not exist yet; the
+	// first Import or Create makes it. Without it, Open fails with a
+	// *StoreNotFoundError for such a store. The well-known stores
+	// (StoreNames) never need it: one that does not exist yet lists as
+	// empty, and the first Import makes it.
+	Create bool
 }
 
 // StoreNames are the well-known store names, as Windows and .NET spell them.
@@ -265,15 +341,45 @@ func CanonicalName(name string) (string, error) {
 }
 
 // Open opens the store called name ("My" when empty). It does not create
-// anything: a store that does not exist yet lists as empty, and the first
-// Import creates it.
+// anything: a well-known store (StoreNames) that does not exist yet lists
+// as empty, and the first Import creates it. A custom store that does not
+// exist gives a *StoreNotFoundError (matching ErrStoreNotFound), unless
+// opts.Create is set: then it too is made by the first Import.
 func Open(name string, opts Options) (Store, error) {
 	canon, err := CanonicalName(name)
 	if err != nil {
 		return nil, err
 	}
-	return openBackend(canon, opts)
+	s, err := openBackend(canon, opts)
+	if err != nil || opts.Create || IsWellKnown(canon) {
+		return s, err
+	}
+	ok, err := backendExists(s)
+	if err != nil {
+		s.Close()
+		return nil, fmt.Errorf("open store %s: %w", canon, err)
+	}
+	if !ok {
+		s.Close()
+		return nil, &StoreNotFoundError{Name: canon, Location: s.Location()}
+	}
+	return s, nil
 }
+
+// IsWellKnown reports whether name is one of StoreNames, in any case.
+func IsWellKnown(name string) bool {
+	for _, n := range StoreNames {
+		if strings.EqualFold(n, name) {
+			return true
+		}
+	}
+	return false
+}
+
+// Stores returns the names of the stores that exist under opts, sorted,
+// well-known names spelt as in StoreNames. A well-known store that has not
+// been created yet is not among them.
+func Stores(opts Options) ([]string, error) { return backendStores(opts) }
 
 // checkBundle refuses what no backend should store: no certificate, or a key
 // that is not the certificate's.

@@ -108,7 +108,7 @@ func TestWindowsConformance(t *testing.T) {
 	testConformanceWithin(t, windowsLimits(), func(t *testing.T) (Store, func() Store) {
 		s := newTestStore(t)
 		return s, func() Store {
-			s2, err := Open(s.name, Options{})
+			s2, err := Open(s.name, Options{Create: true})
 			require.NoError(t, err)
 			s2.(*windowsStore).chainStore = s.chainStore
 			return s2
@@ -762,4 +762,39 @@ func TestWindowsCreateKeyCNG(t *testing.T) {
 			})
 		}
 	}
+}
+
+// TestWindowsStoresAndCreate: a custom store that does not exist is
+// ErrStoreNotFound, and is not made, unless Options.Create; once an import
+// made it, Stores (CertEnumSystemStore) lists it and it opens in any case.
+func TestWindowsStoresAndCreate(t *testing.T) {
+	name := testStoreName(t)
+	_, err := Open(name, Options{})
+	require.ErrorIs(t, err, ErrStoreNotFound)
+	assert.Contains(t, err.Error(), name)
+	names, err := Stores(Options{})
+	require.NoError(t, err)
+	assert.NotContains(t, names, name, "Open made nothing")
+
+	s, err := Open(name, Options{Create: true})
+	require.NoError(t, err)
+	ws := s.(*windowsStore)
+	t.Cleanup(func() {
+		emptyStore(t, ws)
+		deleteSystemStore(t, name)
+	})
+	list, err := s.List()
+	require.NoError(t, err)
+	assert.Empty(t, list)
+	_, err = s.Import(&pfx.Bundle{Leaf: mint(t, "certctl stores", "rsa", nil).Leaf}, ImportOptions{})
+	require.NoError(t, err)
+
+	names, err = Stores(Options{})
+	require.NoError(t, err)
+	assert.Contains(t, names, name)
+	t.Logf("stores: %v", names)
+	_, err = Open(strings.ToUpper(name), Options{})
+	require.NoError(t, err)
+	_, err = Open("Disallowed", Options{})
+	require.NoError(t, err, "a well-known store opens without Create")
 }

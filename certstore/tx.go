@@ -16,13 +16,18 @@ import (
 // back.
 var ErrTxDone = errors.New("transaction already committed or rolled back")
 
-// Tx groups changes to a store that stand or fall together: imports made
-// through it are kept by Commit or taken back by Rollback. Begin starts one.
+// Tx groups changes to a store that stand or fall together: imports and
+// removals made through it are kept by Commit or taken back by Rollback.
+// Begin starts one.
 //
 // Rollback removes each certificate that an import added and puts back,
 // without a key and with its chain, each certificate without a key that an
 // import with the key replaced. Certificates that were already in the store
-// (Imported.Added false) are left as they are. Rollback uses the store's own
+// (Imported.Added false) are left as they are. It puts back each certificate
+// that Remove removed, with its chain and key as Export gave them before the
+// removal; a key the store would not export (ErrNotExportable, on Windows)
+// cannot be put back, and Rollback then puts back the certificate without
+// it and reports that in its *RollbackError. Rollback uses the store's own
 // Remove and Import, so it does not undo changes that other processes make
 // in the meantime, and on Windows the chain certificates an import added to
 // CurrentUser\CA stay there, as they do after Remove.
@@ -54,6 +59,11 @@ type txChange struct {
 	// in the store before an import with its key replaced it; nil when the
 	// certificate was not in the store before the transaction.
 	replaced *pfx.Bundle
+	// removed is set for a removal: the certificate, its chain and its key
+	// as they were exported before Remove, to import again.
+	removed *pfx.Bundle
+	// keyLost says why removed lacks the key the certificate had.
+	keyLost error
 }
 
 // replacingImporter is a backend that reports, from within Import, the
@@ -118,6 +128,60 @@ func (tx *Tx) Import(b *pfx.Bundle, opts ImportOptions) (Imported, error) {
 	return res, nil
 }
 
+// snapshotter is a backend that copies a certificate, its chain and its key
+// for Tx.Remove without the checks Export makes of a key about to leave the
+// store (the file store's refusal of a key file others can read, which does
+// not stop Remove). Other stores are asked with Export.
+type snapshotter interface {
+	snapshot(tp thumbprint.Thumbprint) (*pfx.Bundle, error)
+}
+
+// Remove is Store.Remove, recorded so that Rollback can put the certificate
+// back: before removing it, Remove exports it with its chain and its key.
+// A certificate whose key the store will not export is still removed; its
+// key is then lost if Rollback has to put it back (see Tx). Remove fails
+// with an error matching ErrNotFound, and records nothing, when the store
+// does not hold tp.
+func (tx *Tx) Remove(tp thumbprint.Thumbprint) error {
+	tx.state.RLock()
+	defer tx.state.RUnlock()
+	if tx.committed || tx.rolledBack {
+		return ErrTxDone
+	}
+	stripe := &tx.stripes[int(tp[0])%len(tx.stripes)]
+	stripe.Lock()
+	defer stripe.Unlock()
+
+	c := &txChange{tp: tp}
+	var b *pfx.Bundle
+	var err error
+	if sn, ok := tx.s.(snapshotter); ok {
+		b, err = sn.snapshot(tp)
+	} else {
+		b, err = tx.s.Export(tp, true)
+	}
+	if errors.Is(err, ErrNoPrivateKey) || errors.Is(err, ErrNotExportable) {
+		if errors.Is(err, ErrNotExportable) {
+			c.keyLost = err
+		}
+		b, err = tx.s.Export(tp, false)
+	}
+	if errors.Is(err, ErrNotFound) {
+		return err
+	}
+	if err != nil {
+		return fmt.Errorf("remove %s from store %s: keep a copy to put back: %w", tp, tx.s.Name(), err)
+	}
+	c.removed = b
+	if err := tx.s.Remove(tp); err != nil {
+		return err
+	}
+	tx.mu.Lock()
+	defer tx.mu.Unlock()
+	tx.changes = append(tx.changes, c)
+	return nil
+}
+
 // keyless returns the certificate tp, with its chain, when the store holds
 // it without a key, and nil when it is absent or has its key.
 func (tx *Tx) keyless(tp thumbprint.Thumbprint) (*pfx.Bundle, error) {
@@ -164,8 +228,11 @@ func (tx *Tx) Rollback() error {
 	// Newest first, as undo goes.
 	for i := len(tx.changes) - 1; i >= 0; i-- {
 		c := tx.changes[i]
-		if err := tx.undo(c); err != nil {
+		keep, err := tx.undo(c)
+		if keep {
 			left = append([]*txChange{c}, left...)
+		}
+		if err != nil {
 			problems = append(problems, err)
 		}
 	}
@@ -176,18 +243,30 @@ func (tx *Tx) Rollback() error {
 	return nil
 }
 
-// undo removes the certificate c.tp and puts back what it replaced.
-func (tx *Tx) undo(c *txChange) error {
+// undo removes the certificate c.tp and puts back what it replaced, or puts
+// back what a removal removed. keep says whether the next Rollback should
+// try c again: not when all that is left is a key no one can put back.
+func (tx *Tx) undo(c *txChange) (keep bool, err error) {
+	if c.removed != nil {
+		// Exportable: the key was exported, so it may be again.
+		if _, err := tx.s.Import(c.removed, ImportOptions{Exportable: true}); err != nil {
+			return true, fmt.Errorf("put back %s: %w", c.tp, err)
+		}
+		if c.keyLost != nil {
+			return false, fmt.Errorf("put back %s without its private key, which the store would not export before removing it: %w", c.tp, c.keyLost)
+		}
+		return false, nil
+	}
 	if err := tx.s.Remove(c.tp); err != nil && !errors.Is(err, ErrNotFound) {
-		return fmt.Errorf("take back %s: %w", c.tp, err)
+		return true, fmt.Errorf("take back %s: %w", c.tp, err)
 	}
 	if c.replaced == nil {
-		return nil
+		return false, nil
 	}
 	if _, err := tx.s.Import(c.replaced, ImportOptions{}); err != nil {
-		return fmt.Errorf("put back %s without its key: %w", c.tp, err)
+		return true, fmt.Errorf("put back %s without its key: %w", c.tp, err)
 	}
-	return nil
+	return false, nil
 }
 
 // RollbackError lists what Rollback could not take back.

@@ -63,6 +63,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sort"
 	"strings"
 	"sync"
 
@@ -584,4 +585,58 @@ func (s *windowsStore) Export(tp thumbprint.Thumbprint, withKey bool) (*pfx.Bund
 	}
 	b.Key = key
 	return b, nil
+}
+
+// backendExists reports whether the custom store s exists among the
+// CurrentUser system stores. CertOpenStore would make it (createStore) or
+// say nothing of why it failed; the stores are listed instead, by the same
+// call as Stores, so that what Open accepts and what Stores lists agree.
+// Where the list cannot be had, opening the store with
+// CERT_STORE_OPEN_EXISTING_FLAG tells.
+func backendExists(st Store) (bool, error) {
+	s := st.(*windowsStore)
+	names, err := enumSystemStores()
+	if err != nil {
+		h, err := openSystemStore(s.name, readStore)
+		if err != nil {
+			return false, err
+		}
+		if h == 0 {
+			return false, nil
+		}
+		closeStore(h)
+		return true, nil
+	}
+	for _, n := range names {
+		if strings.EqualFold(n, s.name) {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// backendStores lists the CurrentUser system stores, well-known names spelt
+// as in StoreNames.
+func backendStores(opts Options) ([]string, error) {
+	if opts.Dir != "" {
+		return nil, fmt.Errorf("list stores: %w", ErrNoStoreDir)
+	}
+	names, err := enumSystemStores()
+	if err != nil {
+		return nil, fmt.Errorf("list stores: %w", err)
+	}
+	seen := map[string]bool{}
+	var out []string
+	for _, n := range names {
+		canon, err := CanonicalName(n)
+		if err != nil {
+			continue // a name certctl cannot open, such as ".Default" or one with spaces
+		}
+		if key := strings.ToLower(canon); !seen[key] {
+			seen[key] = true
+			out = append(out, canon)
+		}
+	}
+	sort.Strings(out)
+	return out, nil
 }
