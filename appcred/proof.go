@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/certctl/certctl/certstore"
+	"github.com/certctl/certctl/internal/english"
 	"github.com/certctl/certctl/thumbprint"
 )
 
@@ -51,7 +52,7 @@ func (p StoreProver) Thumbprint() thumbprint.Thumbprint { return p.ID.Thumbprint
 func (p StoreProver) Proof(objectID string, now time.Time) (string, error) {
 	cert := p.ID.Certificate()
 	if _, ok := cert.PublicKey.(*rsa.PublicKey); !ok {
-		return "", fmt.Errorf("%w: %s has a %s key, and Microsoft Graph takes proofs signed with RSA (RS256)", ErrProofKey, p.ID.Thumbprint(), certstore.KeyAlgorithm(cert.PublicKey))
+		return "", fmt.Errorf("%w: %s has %s key, and Microsoft Graph takes proofs signed with RSA (RS256)", ErrProofKey, p.ID.Thumbprint(), english.A(certstore.KeyAlgorithm(cert.PublicKey)))
 	}
 	signer, err := p.ID.Signer()
 	if err != nil {

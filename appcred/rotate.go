@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/certctl/certctl/certstore"
+	"github.com/certctl/certctl/internal/english"
 	"github.com/certctl/certctl/login"
 	"github.com/certctl/certctl/thumbprint"
 )
@@ -318,7 +319,7 @@ func (r *Rotation) findNew(cur *x509.Certificate) (certstore.Identity, error) {
 func (r *Rotation) newCertificate(cur *x509.Certificate, now time.Time) (certstore.NewCertificate, error) {
 	kt, ok := certstore.KeyTypeOf(cur.PublicKey)
 	if !ok {
-		return certstore.NewCertificate{}, fmt.Errorf("%s has a %s key, which certctl cannot make; make a certificate with 'new' and register it instead", r.Current, certstore.KeyAlgorithm(cur.PublicKey))
+		return certstore.NewCertificate{}, fmt.Errorf("%s has %s key, which certctl cannot make; register a certificate with a key of another type instead", r.Current, english.A(certstore.KeyAlgorithm(cur.PublicKey)))
 	}
 	validity := cur.NotAfter.Sub(cur.NotBefore)
 	if validity > certstore.MaxValidity {

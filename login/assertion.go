@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/certctl/certctl/certstore"
+	"github.com/certctl/certctl/internal/english"
 	"github.com/certctl/certctl/thumbprint"
 )
 
@@ -31,7 +32,7 @@ func CheckCertificate(id certstore.Identity, now time.Time) error {
 	cert := id.Certificate()
 	tp := thumbprint.Of(cert)
 	if _, ok := cert.PublicKey.(*rsa.PublicKey); !ok {
-		return fmt.Errorf("%w: certificate %s has a %s key, and Entra ID accepts only RSA keys for client assertions; create an RSA certificate for the application", ErrCertificateUnusable, tp, certstore.KeyAlgorithm(cert.PublicKey))
+		return fmt.Errorf("%w: certificate %s has %s key, and Entra ID accepts only RSA keys for client assertions; create an RSA certificate for the application", ErrCertificateUnusable, tp, english.A(certstore.KeyAlgorithm(cert.PublicKey)))
 	}
 	if now.Before(cert.NotBefore) {
 		return fmt.Errorf("%w: certificate %s is not valid until %s (valid %s to %s)", ErrCertificateUnusable, tp, cert.NotBefore.UTC().Format(time.RFC3339), cert.NotBefore.UTC().Format(time.RFC3339), cert.NotAfter.UTC().Format(time.RFC3339))

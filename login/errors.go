@@ -59,8 +59,7 @@ func Explain(err error, o Options) error {
 	}
 	authority := hostOf(o.Environment.AuthorityHost)
 	if errors.Is(err, context.DeadlineExceeded) || strings.Contains(err.Error(), "context deadline exceeded") {
-		r := o.retry()
-		return &ServiceError{Host: authority, Problem: fmt.Sprintf("did not answer in time (%d tries of %s)", r.MaxRetries+1, r.TryTimeout)}
+		return &ServiceError{Host: authority, Problem: "did not answer in time", Err: context.DeadlineExceeded}
 	}
 	if strings.Contains(err.Error(), "json decode error") {
 		// The raw answer is left out: it may hold a token.
@@ -140,11 +139,16 @@ func fromText(s string) *SignInError {
 type ServiceError struct {
 	Host    string
 	Problem string
+	// Err is context.DeadlineExceeded when the service did not answer in
+	// the time allowed; nil otherwise.
+	Err error
 }
 
 func (e *ServiceError) Error() string {
 	return fmt.Sprintf("the identity service at %s %s", e.Host, e.Problem)
 }
+
+func (e *ServiceError) Unwrap() error { return e.Err }
 
 // NetworkError names the host that could not be reached.
 type NetworkError struct {
