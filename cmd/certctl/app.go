@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"runtime"
 	"strings"
@@ -14,7 +15,11 @@ import (
 // run is main without os.Exit, so deferred closes run and tests can call it.
 func run(args []string, e *env) int {
 	app := newApp(e)
-	err := app.Run(hoistFlags(app, args))
+	app.Setup()
+	err := checkCommandLine(app, args)
+	if err == nil {
+		err = app.Run(hoistFlags(app, args))
+	}
 	if err != nil {
 		printError(e.stderr, err)
 	}
@@ -37,6 +42,11 @@ func storeDirFlag() cli.Flag {
 
 func storeFlag() cli.Flag {
 	return &cli.StringFlag{Name: "store", Usage: "store `NAME`: My, Root, CA, TrustedPeople, ...", Value: "My"}
+}
+
+// createFlag goes with storeFlag on the commands that add to a store.
+func createFlag() cli.Flag {
+	return &cli.BoolFlag{Name: "create", Usage: "make the store if --store names a new custom store"}
 }
 
 func outputFlag() cli.Flag {
@@ -64,7 +74,7 @@ Examples:
    certctl import app.pfx --password-file pw.txt
    certctl list
    certctl show 3A5F0C2B9E8D7A6F5E4D3C2B1A09F8E7D6C5B4A3`,
-		Flags:                []cli.Flag{storeDirFlag(), outputFlag()},
+		Flags:                []cli.Flag{storeDirFlag(), outputFlag(), versionFlag()},
 		Commands:             h.commands(),
 		Reader:               e.stdin,
 		Writer:               e.stdout,
@@ -72,12 +82,15 @@ Examples:
 		HideVersion:          true,
 		EnableBashCompletion: false,
 		ExitErrHandler:       func(*cli.Context, error) {},
-		OnUsageError: func(_ *cli.Context, err error, _ bool) error {
-			return usage(err)
+		OnUsageError: func(c *cli.Context, err error, _ bool) error {
+			return flagUsageError(c, err)
 		},
 		Action: func(c *cli.Context) error {
 			if c.Args().Present() {
 				return &usageError{msg: fmt.Sprintf("unknown command %q", c.Args().First())}
+			}
+			if c.Bool("version") {
+				return h.versionAction(c)
 			}
 			return cli.ShowAppHelp(c)
 		},
@@ -86,6 +99,9 @@ Examples:
 	setUsage = func(cmds []*cli.Command) {
 		for _, cmd := range cmds {
 			cmd.OnUsageError = app.OnUsageError
+			if cmd.Action != nil {
+				cmd.Action = timed(cmd.Action)
+			}
 			setUsage(cmd.Subcommands)
 		}
 	}
@@ -117,13 +133,42 @@ func (h *handlers) commands() []*cli.Command {
 		h.appCommand(),
 		h.rotateCommand(),
 		h.syncCommand(),
+		h.versionCommand(),
+		h.completionCommand(),
+		h.manCommand(),
+		h.completeCommand(),
 	}
 }
 
-// openStore opens the store named by --store under --store-dir.
+// openStore opens the store named by --store under --store-dir. A custom
+// store that does not exist is a usage error, unless the command has
+// --create and it is given.
 func openStore(c *cli.Context) (certstore.Store, error) {
-	return certstore.Open(c.String("store"), certstore.Options{Dir: c.String("store-dir")})
+	opts := certstore.Options{Dir: c.String("store-dir"), Create: c.Bool("create")}
+	s, err := certstore.Open(c.String("store"), opts)
+	var snf *certstore.StoreNotFoundError
+	if errors.As(err, &snf) {
+		// What hints.go needs to suggest a fix: the stores there are.
+		known := append([]string(nil), certstore.StoreNames...)
+		if names, err := certstore.Stores(certstore.Options{Dir: opts.Dir}); err == nil {
+			known = append(known, names...)
+		}
+		return nil, &usageError{msg: err.Error(), err: &storeNotFoundError{err: snf, known: known, canCreate: hasFlag(c.Command.Flags, "create")}}
+	}
+	return s, err
 }
+
+// storeNotFoundError is certstore's error for a custom store that does not
+// exist, with what hints.go needs to advise: the stores a typo may have
+// meant, and whether the command takes --create.
+type storeNotFoundError struct {
+	err       *certstore.StoreNotFoundError
+	known     []string
+	canCreate bool
+}
+
+func (e *storeNotFoundError) Error() string { return e.err.Error() }
+func (e *storeNotFoundError) Unwrap() error { return e.err }
 
 // startCommand checks the number of positional arguments and reads
 // --output (table when the command has none).
@@ -146,15 +191,19 @@ func outputFormat(c *cli.Context) (string, error) {
 	return "", &usageError{msg: fmt.Sprintf("--output %q: use table or json", c.String("output"))}
 }
 
-// openByThumbprint parses the THUMBPRINT argument and opens the store to
-// look in; the caller closes it.
-func openByThumbprint(c *cli.Context) (certstore.Store, thumbprint.Thumbprint, error) {
-	tp, err := thumbprint.Parse(c.Args().First())
-	if err != nil {
-		return nil, tp, err
+// openByThumbprint parses every THUMBPRINT argument, before anything else,
+// and opens the store to look in; the caller closes it.
+func openByThumbprint(c *cli.Context) (certstore.Store, []thumbprint.Thumbprint, error) {
+	tps := make([]thumbprint.Thumbprint, c.NArg())
+	for i, arg := range c.Args().Slice() {
+		tp, err := thumbprint.Parse(arg)
+		if err != nil {
+			return nil, nil, err
+		}
+		tps[i] = tp
 	}
 	s, err := openStore(c)
-	return s, tp, err
+	return s, tps, err
 }
 
 // wantArgs checks the number of positional arguments.

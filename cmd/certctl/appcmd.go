@@ -26,6 +26,12 @@ func (h *handlers) appCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "app",
 		Usage: "an application registration's certificates, through Microsoft Graph",
+		Description: `Manages the certificates registered on an app registration: 'app credential'
+lists, adds and removes them; 'certctl rotate' replaces one end to end.
+
+Examples:
+   certctl app credential list
+   certctl app credential add --thumbprint NEW_THUMBPRINT`,
 		Subcommands: []*cli.Command{{
 			Name:  "credential",
 			Usage: "list, add or remove an application's certificate credentials",

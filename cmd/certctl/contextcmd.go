@@ -332,6 +332,12 @@ func (h *handlers) subscriptionCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "subscription",
 		Usage: "the subscriptions of a saved sign-in",
+		Description: `Lists the subscriptions a saved sign-in can use. The default one, which
+'certctl token' and other tools use, is picked with 'certctl context set'.
+
+Examples:
+   certctl subscription list
+   certctl subscription list --context ci --output json`,
 		Subcommands: []*cli.Command{{
 			Name:  "list",
 			Usage: "list the subscriptions the current (or another) context can use; * marks its default",

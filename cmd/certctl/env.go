@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"sync"
 	"time"
 
@@ -26,6 +27,10 @@ type env struct {
 	// stdoutIsTerminal makes export refuse to write a binary PFX to
 	// standard output.
 	stdoutIsTerminal bool
+	// stdoutWidth is the terminal's width in columns, for tables that cut
+	// long cells to fit; 0 when standard output is not a terminal, and
+	// tables are never cut.
+	stdoutWidth int
 }
 
 func newEnv() *env {
@@ -38,6 +43,9 @@ func newEnv() *env {
 	}
 	e.stderrIsTerminal = term.IsTerminal(int(os.Stderr.Fd()))
 	e.stdoutIsTerminal = term.IsTerminal(int(os.Stdout.Fd()))
+	if e.stdoutIsTerminal {
+		e.stdoutWidth = terminalWidth(int(os.Stdout.Fd()), os.Getenv("COLUMNS"))
+	}
 	if fd := int(os.Stdin.Fd()); term.IsTerminal(fd) {
 		e.readPassword = func(prompt string) (string, error) {
 			fmt.Fprint(os.Stderr, prompt)
@@ -80,4 +88,15 @@ func (e *env) progress(verb string, total int) func() {
 			}
 		}
 	}
+}
+
+// terminalWidth is the width of the terminal on fd, else $COLUMNS, else 80.
+func terminalWidth(fd int, columns string) int {
+	if w, _, err := term.GetSize(fd); err == nil && w > 0 {
+		return w
+	}
+	if n, err := strconv.Atoi(columns); err == nil && n > 0 {
+		return n
+	}
+	return 80
 }

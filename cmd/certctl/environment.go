@@ -25,8 +25,15 @@ Examples:
    certctl environment add AzureStackUser --authority-host https://login.local.azurestack.external/ --resource-manager-endpoint https://management.local.azurestack.external/ --graph-endpoint https://graph.local.azurestack.external/ --key-vault-suffix vault.local.azurestack.external`,
 		Subcommands: []*cli.Command{
 			{
-				Name:   "list",
-				Usage:  "list built-in and registered environments",
+				Name:  "list",
+				Usage: "list built-in and registered environments",
+				Description: `Shows each cloud's name, Entra ID authority, Resource Manager and Microsoft
+Graph endpoints and Key Vault DNS suffix, and whether it is built in or
+registered.
+
+Examples:
+   certctl environment list
+   certctl environment list --output json`,
 				Flags:  []cli.Flag{outputFlag()},
 				Action: h.environmentList,
 			},
@@ -34,6 +41,14 @@ Examples:
 				Name:      "add",
 				Usage:     "register a custom environment",
 				ArgsUsage: "NAME",
+				Description: `Registers a cloud by its endpoints, for 'login --environment NAME': Azure
+Stack Hub, a private cloud or a test endpoint. Every URL must be https, with no
+user name, password, query or fragment. Adding a name that exists replaces it;
+the built-in clouds cannot be replaced.
+
+Examples:
+   certctl environment add AzureStackUser --authority-host https://login.local.azurestack.external/ --resource-manager-endpoint https://management.local.azurestack.external/
+   certctl environment add Sovereign --authority-host https://login.example.net/ --resource-manager-endpoint https://management.example.net/ --graph-endpoint https://graph.example.net/ --key-vault-suffix vault.example.net`,
 				Flags: []cli.Flag{
 					&cli.StringFlag{Name: "authority-host", Usage: "Entra ID authority `URL` (https)"},
 					&cli.StringFlag{Name: "resource-manager-endpoint", Usage: "Azure Resource Manager `URL` (https)"},
@@ -46,7 +61,12 @@ Examples:
 				Name:      "remove",
 				Usage:     "forget a registered environment",
 				ArgsUsage: "NAME",
-				Action:    h.environmentRemove,
+				Description: `Forgets a registered cloud. The built-in clouds cannot be removed; saved
+sign-ins to the cloud stop working until it is added again.
+
+Example:
+   certctl environment remove AzureStackUser`,
+				Action: h.environmentRemove,
 			},
 		},
 	}

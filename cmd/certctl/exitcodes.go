@@ -19,7 +19,7 @@ import (
 const (
 	exitOK       = 0 // success
 	exitError    = 1 // any other failure
-	exitUsage    = 2 // unknown command or flag, missing or extra argument
+	exitUsage    = 2 // unknown command or flag, missing or extra argument, a store that does not exist
 	exitNotFound = 3 // no certificate with that thumbprint in the store
 	exitBadInput = 4 // wrong password, or a file or thumbprint certctl cannot use
 	exitSignIn   = 5 // Entra ID refused the sign-in, the certificate cannot sign in, or nobody is signed in
@@ -29,10 +29,12 @@ const (
 )
 
 // usageError is a mistake in the command line. err, if set, is the
-// library's error behind it, for hints.
+// library's error behind it, for hints; hint, if set, is the likely fix
+// ("did you mean 'list'?").
 type usageError struct {
-	msg string
-	err error
+	msg  string
+	err  error
+	hint string
 }
 
 func (e *usageError) Error() string { return e.msg }
@@ -88,7 +90,7 @@ func exitCode(err error) int {
 			return exitNotFound
 		}
 		return exitNetwork
-	case errors.As(err, &ue), errors.Is(err, certstore.ErrInvalidName):
+	case errors.As(err, &ue), errors.Is(err, certstore.ErrInvalidName), errors.Is(err, certstore.ErrStoreNotFound):
 		return exitUsage
 	case errors.Is(err, certstore.ErrNotFound):
 		return exitNotFound

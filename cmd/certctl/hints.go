@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 
 	"github.com/certctl/certctl/appcred"
 	"github.com/certctl/certctl/certstore"
@@ -27,10 +28,11 @@ func printError(w io.Writer, err error) {
 // hints suggests the fix for errors whose message alone does not.
 func hints(err error) []string {
 	var (
-		ue *usageError
-		se *login.SignInError
-		ce *login.ContextError
-		ge *appcred.GraphError
+		ue  *usageError
+		snf *storeNotFoundError
+		se  *login.SignInError
+		ce  *login.ContextError
+		ge  *appcred.GraphError
 		// Key Vault
 		kve   *keyvault.ServiceError
 		cloud *keyvault.CloudError
@@ -84,6 +86,15 @@ func hints(err error) []string {
 		case ge.Status == http.StatusForbidden:
 			return []string{"the saved sign-in may not read or change this application: sign in as the application itself, or as an identity with Application.Read.All (to list) or Application.ReadWrite.OwnedBy"}
 		}
+	case errors.As(err, &snf):
+		var out []string
+		if near := closest(snf.err.Name, snf.known); len(near) > 0 {
+			out = append(out, fmt.Sprintf("did you mean %s?", strings.Join(near, " or ")))
+		}
+		if snf.canCreate {
+			out = append(out, "to make a new store, add --create")
+		}
+		return out
 	case errors.Is(err, platform.ErrNoHome):
 		return []string{"set CERTCTL_STORE_DIR or pass --store-dir to say where the store lives, and CERTCTL_CONFIG_DIR for the sign-in context"}
 	case errors.Is(err, certstore.ErrNotFound):
@@ -117,6 +128,9 @@ func hints(err error) []string {
 	case errors.As(err, &ce) && !errors.Is(err, platform.ErrUnsafePermissions):
 		return []string{"run 'certctl logout --all' and sign in again"}
 	case errors.As(err, &ue):
+		if ue.hint != "" {
+			return []string{ue.hint}
+		}
 		return []string{"run 'certctl help' or 'certctl COMMAND --help' for usage"}
 	}
 	return nil

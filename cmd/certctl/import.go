@@ -48,7 +48,7 @@ Examples:
    certctl import intermediates.p7b --store CA
    certctl import --from-keyvault https://contoso.vault.azure.net/certificates/web-tls`,
 		Flags: []cli.Flag{
-			storeFlag(), storeDirFlag(), outputFlag(), passwordFileFlag(), passwordStdinFlag(),
+			storeFlag(), createFlag(), storeDirFlag(), outputFlag(), passwordFileFlag(), passwordStdinFlag(),
 			&cli.StringFlag{Name: "key", Usage: "PEM `FILE` with the private key of a PEM certificate"},
 			&cli.BoolFlag{Name: "exportable", Usage: "let the key be exported again (Windows store; file-store keys always are)"},
 			&cli.StringFlag{Name: "from-keyvault", Usage: "read the certificate and key from Azure Key Vault: `URL` https://VAULT.vault.azure.net/certificates/NAME[/VERSION] or .../secrets/NAME[/VERSION]"},

@@ -156,7 +156,7 @@ Examples:
 			&cli.IntFlag{Name: "keep-previous", Usage: "keep `N` earlier versions beside the current one", Value: 1},
 			&cli.DurationFlag{Name: "jitter", Usage: "first wait a random time up to `DURATION`, such as 10m"},
 			&cli.BoolFlag{Name: "exportable", Usage: "let the keys be exported again (Windows store; file-store keys always are)"},
-			storeFlag(), storeDirFlag(), outputFlag(),
+			storeFlag(), createFlag(), storeDirFlag(), outputFlag(),
 		}, keyVaultFlags()...),
 		Action: h.syncAction,
 	}

@@ -172,8 +172,30 @@ func TestScripts(t *testing.T) {
 			"noleak":   cmdNoLeak,
 			"fake":     fake.cmd,
 			"capture":  cmdCapture,
+			"terminal": cmdTerminal,
 		},
 	})
+}
+
+// cmdTerminal runs a command on a terminal COLS columns wide, under
+// script(1); what it writes to stdout and stderr both come out on stdout:
+//
+//	terminal 60 certctl list
+func cmdTerminal(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) < 2 {
+		ts.Fatalf("usage: terminal COLS COMMAND [ARGS...]")
+	}
+	if _, err := strconv.Atoi(args[0]); err != nil {
+		ts.Fatalf("terminal: COLS %q is not a number", args[0])
+	}
+	line := "stty cols " + args[0] + " rows 40 -onlcr && exec"
+	for _, a := range args[1:] {
+		line += " '" + strings.ReplaceAll(a, "'", `'\''`) + "'"
+	}
+	err := ts.Exec("script", "-q", "-e", "-c", line, "/dev/null")
+	if neg != (err != nil) {
+		ts.Fatalf("terminal %s: %v", strings.Join(args, " "), err)
+	}
 }
 
 // cmdExits runs a command and checks its exit code:

@@ -5,6 +5,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/asn1"
 	"fmt"
+	"sort"
 	"strings"
 	"time"
 	"unicode"
@@ -42,9 +43,9 @@ Examples:
 			&cli.StringFlag{Name: "key-type", Usage: "`TYPE` of key: " + strings.Join(types, ", "), Value: string(certstore.RSA2048)},
 			&cli.IntFlag{Name: "valid-days", Usage: "valid for `N` days from now (1 to 36500)", Value: 365},
 			&cli.StringFlag{Name: "not-after", Usage: "valid until the end of `YYYY-MM-DD` (UTC) instead of --valid-days"},
-			&cli.StringSliceFlag{Name: "eku", Usage: "extended key `USAGE`: client-auth, server-auth or code-signing (repeat for more; default client-auth)"},
+			&cli.StringSliceFlag{Name: "eku", Usage: "extended key `USAGE`: client-auth, server-auth, code-signing, email or time-stamping (repeat for more; default client-auth)"},
 			&cli.BoolFlag{Name: "exportable", Usage: "let the key be exported again (Windows store; file-store keys always are)"},
-			storeFlag(), storeDirFlag(), outputFlag(),
+			storeFlag(), createFlag(), storeDirFlag(), outputFlag(),
 		},
 		Action: h.newAction,
 	}
@@ -87,9 +88,21 @@ func (h *handlers) newAction(c *cli.Context) error {
 
 // ekuNames are the extended key usages --eku takes.
 var ekuNames = map[string]x509.ExtKeyUsage{
-	"client-auth":  x509.ExtKeyUsageClientAuth,
-	"server-auth":  x509.ExtKeyUsageServerAuth,
-	"code-signing": x509.ExtKeyUsageCodeSigning,
+	"client-auth":   x509.ExtKeyUsageClientAuth,
+	"server-auth":   x509.ExtKeyUsageServerAuth,
+	"code-signing":  x509.ExtKeyUsageCodeSigning,
+	"email":         x509.ExtKeyUsageEmailProtection,
+	"time-stamping": x509.ExtKeyUsageTimeStamping,
+}
+
+// ekuNameList is the names of ekuNames, sorted.
+func ekuNameList() []string {
+	names := make([]string, 0, len(ekuNames))
+	for n := range ekuNames {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
 }
 
 // newCertificateFromFlags reads what 'new' is to make; every mistake is a
@@ -141,7 +154,7 @@ func newCertificateFromFlags(c *cli.Context, now time.Time) (certstore.NewCertif
 	for _, name := range c.StringSlice("eku") {
 		u, ok := ekuNames[strings.ToLower(name)]
 		if !ok {
-			return n, &usageError{msg: fmt.Sprintf("--eku %.80q: use client-auth, server-auth or code-signing", name)}
+			return n, &usageError{msg: fmt.Sprintf("--eku %.80q: use %s", name, strings.Join(ekuNameList(), ", "))}
 		}
 		if !seen[u] {
 			seen[u] = true

@@ -4,8 +4,10 @@ import (
 	"bufio"
 	"encoding/json"
 	"io"
+	"sort"
 	"strings"
-	"text/tabwriter"
+
+	"github.com/mattn/go-runewidth"
 )
 
 // writeJSON prints v as indented JSON, the form scripts read.
@@ -42,22 +44,132 @@ func writeJSONList[T any](w io.Writer, items []T) error {
 	return bw.Flush()
 }
 
-// table prints aligned columns; every cell goes through escapeText.
-type table struct{ tw *tabwriter.Writer }
+// table prints aligned columns, two spaces apart, measuring each cell in
+// terminal columns (wide East Asian characters take two), so that columns
+// stay aligned whatever the script. Every cell goes through escapeText.
+type table struct {
+	w     io.Writer
+	rows  [][]cell
+	width int   // the width to fit in; 0: never cut
+	flex  []int // the columns cut to fit, in order
+}
+
+// tableGap is the space between columns.
+const tableGap = 2
+
+// minFlexWidth is the narrowest a column is cut to: narrower says nothing.
+const minFlexWidth = 8
 
 func newTable(w io.Writer, header ...string) *table {
-	t := &table{tw: tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)}
+	t := &table{w: w}
 	if len(header) > 0 {
 		t.row(header...)
 	}
 	return t
 }
 
-func (t *table) row(cells ...string) {
-	for i, c := range cells {
-		cells[i] = escapeText(c)
-	}
-	io.WriteString(t.tw, strings.Join(cells, "\t")+"\n")
+// fit makes the table fit in width columns by cutting the cells of the
+// flex columns with "…". A width of 0 turns it off: output that is not a
+// terminal is never cut.
+func (t *table) fit(width int, flex ...int) {
+	t.width, t.flex = width, flex
 }
 
-func (t *table) flush() error { return t.tw.Flush() }
+func (t *table) row(cells ...string) {
+	row := make([]cell, len(cells))
+	for i, c := range cells {
+		c = escapeText(c)
+		row[i] = cell{c, runewidth.StringWidth(c)}
+	}
+	t.rows = append(t.rows, row)
+}
+
+// cell is a table cell, escaped, with its width in terminal columns.
+type cell struct {
+	text  string
+	width int
+}
+
+func (t *table) flush() error {
+	var widths []int
+	for _, r := range t.rows {
+		for i, c := range r {
+			if i == len(widths) {
+				widths = append(widths, 0)
+			}
+			widths[i] = max(widths[i], c.width)
+		}
+	}
+	if limits := t.limits(widths); limits != nil {
+		for _, r := range t.rows {
+			for i := range r {
+				if l := limits[i]; l > 0 && r[i].width > l {
+					text := runewidth.Truncate(r[i].text, l, "…")
+					r[i] = cell{text, runewidth.StringWidth(text)}
+				}
+			}
+		}
+		for i, l := range limits {
+			if l > 0 {
+				widths[i] = l
+			}
+		}
+	}
+	bw := bufio.NewWriterSize(t.w, 64<<10)
+	var line []byte
+	for _, r := range t.rows {
+		line = line[:0]
+		for i, c := range r {
+			line = append(line, c.text...)
+			if i < len(r)-1 {
+				line = append(line, spaces(widths[i]-c.width+tableGap)...)
+			}
+		}
+		line = append(line, '\n')
+		bw.Write(line)
+	}
+	t.rows = nil
+	return bw.Flush()
+}
+
+// spaces returns n spaces.
+func spaces(n int) string {
+	const blank = "                                                                "
+	if n <= len(blank) {
+		return blank[:max(n, 0)]
+	}
+	return strings.Repeat(" ", n)
+}
+
+// limits returns the width each flex column is cut to (0 for the others).
+// It shares out what the fixed columns leave of t.width among the flex
+// columns: a column that needs less than an equal share keeps its width,
+// and the rest is shared among the others. It returns nil when everything
+// fits.
+func (t *table) limits(widths []int) []int {
+	if t.width <= 0 || len(t.flex) == 0 {
+		return nil
+	}
+	total := tableGap * (len(widths) - 1)
+	for _, w := range widths {
+		total += w
+	}
+	if total <= t.width {
+		return nil
+	}
+	left := t.width - total
+	for _, i := range t.flex {
+		left += widths[i]
+	}
+	limits := make([]int, len(widths))
+	flex := append([]int(nil), t.flex...)
+	// Narrowest first, so that a short column gives what it does not use
+	// to the longer ones.
+	sort.Slice(flex, func(a, b int) bool { return widths[flex[a]] < widths[flex[b]] })
+	for n, i := range flex {
+		share := max(left/(len(flex)-n), minFlexWidth)
+		limits[i] = min(widths[i], share)
+		left -= limits[i]
+	}
+	return limits
+}

@@ -356,7 +356,7 @@ func TestConcurrentIndexRebuild(t *testing.T) {
 		data, err := os.ReadFile(index)
 		require.NoError(t, err)
 		lines := strings.Split(strings.TrimSuffix(string(data), "\n"), "\n")
-		require.Equal(t, "certctl-index 2", lines[0], "index corrupted by concurrent rebuilds")
+		require.True(t, strings.HasPrefix(lines[0], "certctl-index "), "index corrupted by concurrent rebuilds: header %q", lines[0])
 		assert.Len(t, lines, 21, "one header and one line per certificate")
 		assert.Len(t, listStore(t, store), 20)
 	}

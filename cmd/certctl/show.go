@@ -2,7 +2,9 @@ package main
 
 import (
 	"crypto/x509"
+	"errors"
 	"fmt"
+	"io"
 	"net"
 	"strings"
 	"time"
@@ -16,18 +18,76 @@ import (
 func (h *handlers) showCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "show",
-		Usage:     "show the details of a certificate in a store",
-		ArgsUsage: "THUMBPRINT",
+		Usage:     "show the details of certificates in a store",
+		ArgsUsage: "THUMBPRINT...",
 		Description: `Prints subject, issuer, serial number, validity, subject alternative names,
 key type and size, extended key usages, SHA-1 and SHA-256 fingerprints and the
-chain stored with it.
+chain stored with it, for each THUMBPRINT: one block per certificate, with a
+blank line between them. --output json prints the object of one THUMBPRINT,
+or an array of them, in the order given, for several.
+
+A THUMBPRINT that is not in the store is reported on standard error after
+the others are shown, and the exit code is then 3.
 
 Examples:
    certctl show 3A5F0C2B9E8D7A6F5E4D3C2B1A09F8E7D6C5B4A3
-   certctl show "3a 5f 0c 2b ..." --output json`,
+   certctl show "3a 5f 0c 2b ..." --output json
+   certctl show 3A5F0C2B9E8D7A6F5E4D3C2B1A09F8E7D6C5B4A3 0D1E2F3A4B5C6D7E8F9A0B1C2D3E4F5A6B7C8D9E`,
 		Flags:  []cli.Flag{storeFlag(), storeDirFlag(), outputFlag()},
 		Action: h.showAction,
 	}
+}
+
+// missingError names every thumbprint among a command's arguments that is
+// not in the store; it matches certstore.ErrNotFound.
+type missingError struct {
+	store string
+	errs  []error // each a *certstore.NotFoundError
+	tps   []thumbprint.Thumbprint
+	// several is set when the command had other arguments, and note then
+	// says what it did about the missing ones ("nothing was removed").
+	several bool
+	note    string
+}
+
+func (e *missingError) Error() string {
+	if len(e.errs) == 1 && !e.several {
+		return e.errs[0].Error()
+	}
+	what := "certificate"
+	if len(e.tps) > 1 {
+		what = "certificates"
+	}
+	list := make([]string, len(e.tps))
+	for i, tp := range e.tps {
+		list[i] = tp.String()
+	}
+	msg := fmt.Sprintf("%s %s not found in store %s", what, strings.Join(list, ", "), e.store)
+	if e.note != "" {
+		msg += ": " + e.note
+	}
+	return msg
+}
+
+func (e *missingError) Unwrap() []error { return e.errs }
+
+// add records tp's error if it is certstore's not-found error; any other
+// error is returned.
+func (e *missingError) add(tp thumbprint.Thumbprint, err error) error {
+	if !errors.Is(err, certstore.ErrNotFound) {
+		return err
+	}
+	e.tps = append(e.tps, tp)
+	e.errs = append(e.errs, err)
+	return nil
+}
+
+// result is nil when nothing was missing.
+func (e *missingError) result() error {
+	if len(e.errs) == 0 {
+		return nil
+	}
+	return e
 }
 
 type certJSON struct {
@@ -117,23 +177,58 @@ func extKeyUsages(cert *x509.Certificate) []string {
 }
 
 func (h *handlers) showAction(c *cli.Context) error {
-	format, err := startCommand(c, 1, 1, "THUMBPRINT")
+	format, err := startCommand(c, 1, -1, "THUMBPRINT")
 	if err != nil {
 		return err
 	}
-	s, tp, err := openByThumbprint(c)
+	s, tps, err := openByThumbprint(c)
 	if err != nil {
 		return err
 	}
 	defer s.Close()
-	id, err := s.Find(tp)
+	now := h.env.now()
+	missing := &missingError{store: s.Name(), several: len(tps) > 1}
+	var found []certJSON
+	for _, tp := range tps {
+		id, err := s.Find(tp)
+		if err != nil {
+			if err := missing.add(tp, err); err != nil {
+				return err
+			}
+			continue
+		}
+		found = append(found, describe(id, s.Name(), now))
+	}
+	if format == "json" {
+		switch {
+		case len(tps) > 1:
+			if found == nil {
+				found = []certJSON{}
+			}
+			err = writeJSON(h.env.stdout, found)
+		case len(found) == 1:
+			err = writeJSON(h.env.stdout, found[0])
+		}
+	} else {
+		for i, d := range found {
+			if i > 0 {
+				if _, err = io.WriteString(h.env.stdout, "\n"); err != nil {
+					break
+				}
+			}
+			if err = h.showTable(d); err != nil {
+				break
+			}
+		}
+	}
 	if err != nil {
 		return err
 	}
-	d := describe(id, s.Name(), h.env.now())
-	if format == "json" {
-		return writeJSON(h.env.stdout, d)
-	}
+	return missing.result()
+}
+
+// showTable prints one certificate's block.
+func (h *handlers) showTable(d certJSON) error {
 	t := newTable(h.env.stdout)
 	t.row("Subject:", d.Subject)
 	t.row("Issuer:", d.Issuer)
