@@ -184,6 +184,11 @@ var ekuOIDs = map[x509.ExtKeyUsage]string{
 	x509.ExtKeyUsageMicrosoftKernelCodeSigning:     "1.3.6.1.4.1.311.61.1.1",
 }
 
+// ExtKeyUsageOID returns the dotted OID of an extended key usage that
+// crypto/x509 knows by name, as Entry.ExtKeyUsages holds it; "" for one it
+// does not.
+func ExtKeyUsageOID(u x509.ExtKeyUsage) string { return ekuOIDs[u] }
+
 // extKeyUsageOIDs lists cert's extended key usages as dotted OIDs: the
 // ones crypto/x509 knows by name, then the others; nil when it has none.
 func extKeyUsageOIDs(cert *x509.Certificate) []string {

@@ -159,26 +159,6 @@ func syncAll(t *testing.T, machines []*machine, args ...string) []result {
 	return results
 }
 
-// releaseBinary builds certctl as it is released (CGO_ENABLED=0, no race
-// detector) into a folder of the test's, or returns "" when there is no go
-// command. A process of the race-enabled test binary costs several times
-// the CPU of a real one, which for hundreds of them is minutes of the
-// test run, and races are what the other tests look for.
-func releaseBinary(t *testing.T) string {
-	t.Helper()
-	goTool, err := exec.LookPath("go")
-	if err != nil {
-		t.Logf("no go command, so the machines run the test binary: %v", err)
-		return ""
-	}
-	bin := filepath.Join(t.TempDir(), "certctl")
-	cmd := exec.Command(goTool, "build", "-o", bin, ".")
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	out, err := cmd.CombinedOutput()
-	require.NoError(t, err, "go build: %s", out)
-	return bin
-}
-
 // TestSyncFleet runs 200 machines' syncs at once against one vault that
 // throttles a fifth of its requests (429 with Retry-After: 1): every
 // machine converges, and once all are current a run reads each
@@ -247,6 +227,11 @@ func TestSyncKilled(t *testing.T) {
 	}
 	t.Parallel()
 	f := newFleet(t)
+	// Built as released: the test kills processes, it does not look for
+	// races, and a race-enabled process costs several times the time.
+	if bin := releaseBinary(t); bin != "" {
+		f.bin = bin
+	}
 	m := f.machine("victim")
 	r := rand.New(rand.NewSource(testSeed(t)))
 	args := []string{"sync", "--from-keyvault", f.vault, "--certificate", "app-a", "--certificate", "app-b"}

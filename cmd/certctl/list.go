@@ -204,19 +204,9 @@ func parseDays(s string) (time.Duration, error) {
 	return d, nil
 }
 
-// ekuOIDs are the OIDs of the extended key usages --eku names (ekuNames,
-// which 'new --eku' takes too).
-var ekuOIDs = map[x509.ExtKeyUsage]string{
-	x509.ExtKeyUsageServerAuth:      "1.3.6.1.5.5.7.3.1",
-	x509.ExtKeyUsageClientAuth:      "1.3.6.1.5.5.7.3.2",
-	x509.ExtKeyUsageCodeSigning:     "1.3.6.1.5.5.7.3.3",
-	x509.ExtKeyUsageEmailProtection: "1.3.6.1.5.5.7.3.4",
-	x509.ExtKeyUsageTimeStamping:    "1.3.6.1.5.5.7.3.8",
-}
-
 // anyEKU is anyExtendedKeyUsage: a certificate listing it may be used for
 // every purpose.
-const anyEKU = "2.5.29.37.0"
+var anyEKU = certstore.ExtKeyUsageOID(x509.ExtKeyUsageAny)
 
 // listFilter builds the filter list's flags ask for: nil when there is
 // none.
@@ -288,7 +278,7 @@ func listFilter(c *cli.Context, now time.Time) (func(certstore.Entry) bool, erro
 // parseEKU reads --eku: a name from ekuNames or a dotted OID.
 func parseEKU(v string) (string, error) {
 	if u, ok := ekuNames[strings.ToLower(v)]; ok {
-		return ekuOIDs[u], nil
+		return certstore.ExtKeyUsageOID(u), nil
 	}
 	if !oidPattern.MatchString(v) {
 		return "", &usageError{msg: fmt.Sprintf("--eku %.80q: use %s, or an OID such as 1.3.6.1.5.5.7.3.2", v, strings.Join(ekuNameList(), ", "))}

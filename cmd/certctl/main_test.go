@@ -36,7 +36,7 @@ func TestMain(m *testing.M) {
 		// binary.
 		os.Exit(m.Run())
 	}
-	testscript.Main(m, map[string]func(){
+	testscript.Main(removeRelease{m}, map[string]func(){
 		"certctl": func() { os.Exit(run(os.Args, newEnv())) },
 		// A browser for the interactive sign-in: certctl's browser opener
 		// finds it on PATH, and it signs in at the fake Entra ID.

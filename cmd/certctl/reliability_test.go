@@ -51,6 +51,22 @@ func certctlCmd(storeDir string, args ...string) *exec.Cmd {
 	return exec.Command("certctl", append([]string{"--store-dir", storeDir}, args...)...)
 }
 
+// releaseCmd is certctlCmd with certctl built as released (releaseBinary),
+// for the tests that run hundreds of processes to kill them or race them
+// against each other through the store: a race-enabled process costs
+// several times the time, and races within a process are what the other
+// tests look for.
+func releaseCmd(t testing.TB, storeDir string, args ...string) *exec.Cmd {
+	t.Helper()
+	bin := "certctl"
+	if tt, ok := t.(*testing.T); ok {
+		if b := releaseBinary(tt); b != "" {
+			bin = b
+		}
+	}
+	return exec.Command(bin, append([]string{"--store-dir", storeDir}, args...)...)
+}
+
 // finish runs cmd (see runCmd) and fails the test if it could not be run.
 // It calls t.Fatal, so only the test's own goroutine may call it; other
 // goroutines call runCmd and hand the error back.
@@ -101,17 +117,19 @@ func runCmd(cmd *exec.Cmd, kill <-chan time.Time) (result, error) {
 // concurrently runs one certctl process per element of runs, all at once,
 // against storeDir, and returns their results in the order of runs. The
 // processes run on goroutines of their own, which only collect results:
-// the test's goroutine checks them.
+// the test's goroutine checks them. They run certctl built as released
+// (releaseCmd).
 func concurrently(t testing.TB, storeDir string, runs [][]string) []result {
 	t.Helper()
 	results := make([]result, len(runs))
 	errs := make([]error, len(runs))
 	var wg sync.WaitGroup
 	for i, args := range runs {
+		cmd := releaseCmd(t, storeDir, args...)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			results[i], errs[i] = runCmd(certctlCmd(storeDir, args...), nil)
+			results[i], errs[i] = runCmd(cmd, nil)
 		}()
 	}
 	wg.Wait()
@@ -234,7 +252,7 @@ func TestCrashSafety(t *testing.T) {
 			kill = time.After(time.Duration(r.Float64() * float64(window)))
 		}
 		start := time.Now()
-		res := finish(t, certctlCmd(store, args...), kill)
+		res := finish(t, releaseCmd(t, store, args...), kill)
 		if !res.killed {
 			finished += time.Since(start)
 			nfinished++

@@ -1,0 +1,67 @@
+//go:build !windows
+
+package main
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// releaseBinary builds certctl as it is released (CGO_ENABLED=0, no race
+// detector, the commit stamped), once for the whole test run, or returns ""
+// when there is no go command. A process of the race-enabled test binary costs several times
+// the CPU of a real one, which for hundreds of them is minutes of the
+// test run, and races are what the other tests look for.
+func releaseBinary(t *testing.T) string {
+	t.Helper()
+	goTool, err := exec.LookPath("go")
+	if err != nil {
+		t.Logf("no go command, so the test runs the test binary: %v", err)
+		return ""
+	}
+	release.once.Do(func() {
+		if release.dir, release.err = os.MkdirTemp("", "certctl-release-"); release.err != nil {
+			return
+		}
+		bin := filepath.Join(release.dir, "certctl")
+		cmd := exec.Command(goTool, "build", "-o", bin, ".")
+		// -buildvcs=auto stamps the commit, as a release build does, even
+		// where a go env file turns it off.
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOFLAGS="+strings.TrimSpace(os.Getenv("GOFLAGS")+" -buildvcs=auto"))
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			release.err = fmt.Errorf("go build: %w: %s", err, out)
+			return
+		}
+		release.bin = bin
+	})
+	require.NoError(t, release.err)
+	return release.bin
+}
+
+// release is certctl built once for the tests that run it as released;
+// TestMain removes it.
+var release struct {
+	once sync.Once
+	dir  string
+	bin  string
+	err  error
+}
+
+// removeRelease runs the tests, then removes the certctl they built.
+type removeRelease struct{ m *testing.M }
+
+func (r removeRelease) Run() int {
+	code := r.m.Run()
+	if release.dir != "" {
+		os.RemoveAll(release.dir)
+	}
+	return code
+}
