@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"strings"
 
 	"github.com/certctl/certctl/appcred"
 	"github.com/certctl/certctl/certstore"
@@ -89,7 +88,7 @@ func hints(err error) []string {
 	case errors.As(err, &snf):
 		var out []string
 		if near := closest(snf.err.Name, snf.known); len(near) > 0 {
-			out = append(out, fmt.Sprintf("did you mean %s?", strings.Join(near, " or ")))
+			out = append(out, "did you mean "+orList(near)+"?")
 		}
 		if snf.canCreate {
 			out = append(out, "to make a new store, add --create")
