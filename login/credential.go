@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
@@ -71,6 +73,12 @@ type Options struct {
 	Subscription         string
 	AllowNoSubscriptions bool
 
+	// MetadataDir is the folder (the config folder) where the tenant's
+	// discovery metadata is kept between sign-ins (metadata.go); "" keeps
+	// nothing, and every certificate, secret, workload identity or
+	// refresh-token sign-in fetches it first.
+	MetadataDir string
+
 	// RoundTripper carries the requests; nil uses http.DefaultTransport.
 	// Whatever it is, the rules of transport.go apply on top of it.
 	RoundTripper http.RoundTripper
@@ -122,6 +130,12 @@ func missing(what string) error { return fmt.Errorf("%w: %s", ErrMissing, what) 
 // requests follow the rules of transport.go, and a request those rules
 // refuse fails GetToken with an *EndpointError.
 func NewCredential(o Options) (azcore.TokenCredential, error) {
+	if o.Method.clientCredentials() {
+		if err := checkClientOptions(o); err != nil {
+			return nil, err
+		}
+		return &clientCredential{o: o}, nil
+	}
 	cred, g, err := newCredential(o)
 	if err != nil {
 		return nil, err
@@ -154,35 +168,12 @@ func newCredential(o Options) (azcore.TokenCredential, *guard, error) {
 	return cred, g, err
 }
 
+// azidentityCredential is the credential of a sign-in that azidentity
+// does the work of: a managed identity, or a person with a device code.
 func azidentityCredential(o Options, g *guard) (azcore.TokenCredential, error) {
 	// Custom clouds have no instance metadata at login.microsoft.com.
 	noDiscovery := o.Environment.Custom
 	switch o.Method {
-	case MethodCertificate:
-		if o.Tenant == "" || o.ClientID == "" || o.Identity == nil {
-			return nil, missing("a certificate sign-in needs the tenant, the application id and the certificate")
-		}
-		if err := CheckCertificate(o.Identity, o.now()); err != nil {
-			return nil, err
-		}
-		audience := o.Environment.TokenEndpoint(o.Tenant)
-		assertion := func(context.Context) (string, error) {
-			a, err := BuildAssertion(o.Identity, o.ClientID, audience, o.SendChain, o.now())
-			if err != nil {
-				return "", g.fail(err)
-			}
-			return a, nil
-		}
-		return azidentity.NewClientAssertionCredential(o.Tenant, o.ClientID, assertion, &azidentity.ClientAssertionCredentialOptions{
-			ClientOptions: o.clientOptions(g), DisableInstanceDiscovery: noDiscovery,
-		})
-	case MethodSecret:
-		if o.Tenant == "" || o.ClientID == "" || o.Secret == "" {
-			return nil, missing("a client-secret sign-in needs the tenant, the application id and the secret")
-		}
-		return azidentity.NewClientSecretCredential(o.Tenant, o.ClientID, o.Secret, &azidentity.ClientSecretCredentialOptions{
-			ClientOptions: o.clientOptions(g), DisableInstanceDiscovery: noDiscovery,
-		})
 	case MethodManagedIdentity:
 		opts := &azidentity.ManagedIdentityCredentialOptions{ClientOptions: o.clientOptions(g)}
 		n := 0
@@ -199,23 +190,6 @@ func azidentityCredential(o Options, g *guard) (azcore.TokenCredential, error) {
 			return nil, errors.New("a user-assigned managed identity is named by one of client id, resource id or object id, not several")
 		}
 		return azidentity.NewManagedIdentityCredential(opts)
-	case MethodWorkloadIdentity:
-		if o.Tenant == "" || o.ClientID == "" || o.FederatedTokenFile == "" {
-			return nil, missing("a workload identity sign-in needs the tenant, the application id and the federated token file")
-		}
-		// What azidentity's WorkloadIdentityCredential does, with a bounded
-		// read: the file is read again for each token, as the identity
-		// provider rotates it.
-		file := o.FederatedTokenFile
-		return azidentity.NewClientAssertionCredential(o.Tenant, o.ClientID, func(context.Context) (string, error) {
-			tok, err := readFederatedToken(file)
-			if err != nil {
-				return "", g.fail(err)
-			}
-			return tok, nil
-		}, &azidentity.ClientAssertionCredentialOptions{
-			ClientOptions: o.clientOptions(g), DisableInstanceDiscovery: noDiscovery,
-		})
 	case MethodDeviceCode:
 		prompt := o.DeviceCodePrompt
 		return azidentity.NewDeviceCodeCredential(&azidentity.DeviceCodeCredentialOptions{
@@ -230,6 +204,93 @@ func azidentityCredential(o Options, g *guard) (azcore.TokenCredential, error) {
 		})
 	}
 	return nil, fmt.Errorf("unknown sign-in method %q", o.Method)
+}
+
+// clientCredentials reports whether m signs an application in with its
+// own credential, the client credentials grant that certctl sends itself.
+func (m Method) clientCredentials() bool {
+	return m == MethodCertificate || m == MethodSecret || m == MethodWorkloadIdentity
+}
+
+// checkClientOptions checks that o has what its client credentials
+// sign-in needs, before anything is sent.
+func checkClientOptions(o Options) error {
+	switch o.Method {
+	case MethodCertificate:
+		if o.Tenant == "" || o.ClientID == "" || o.Identity == nil {
+			return missing("a certificate sign-in needs the tenant, the application id and the certificate")
+		}
+		return CheckCertificate(o.Identity, o.now())
+	case MethodSecret:
+		if o.Tenant == "" || o.ClientID == "" || o.Secret == "" {
+			return missing("a client-secret sign-in needs the tenant, the application id and the secret")
+		}
+	case MethodWorkloadIdentity:
+		if o.Tenant == "" || o.ClientID == "" || o.FederatedTokenFile == "" {
+			return missing("a workload identity sign-in needs the tenant, the application id and the federated token file")
+		}
+	}
+	return nil
+}
+
+// clientToken gets an application's own token for scope: the client
+// credentials grant, authenticated with o's certificate (a client
+// assertion), secret or federated token, sent to the tenant's token
+// endpoint from its discovery metadata. Only the credential o's method
+// names is sent.
+func clientToken(ctx context.Context, o Options, scope string) (azcore.AccessToken, error) {
+	if err := checkClientOptions(o); err != nil {
+		return azcore.AccessToken{}, err
+	}
+	switch o.Method {
+	case MethodCertificate:
+		o.Secret, o.FederatedTokenFile = "", ""
+	case MethodSecret:
+		o.Identity, o.FederatedTokenFile = nil, ""
+	case MethodWorkloadIdentity:
+		o.Identity, o.Secret = nil, ""
+	}
+	form := url.Values{"grant_type": {"client_credentials"}, "scope": {scopeList([]string{scope})}}
+	if o.Method != MethodSecret {
+		// MSAL asks for client_info with an assertion, not with a secret.
+		form.Set("client_info", "1")
+	}
+	ut, err := newOAuth(o).redeemDiscovered(ctx, form)
+	if err != nil {
+		return azcore.AccessToken{}, err
+	}
+	return ut.Access, nil
+}
+
+// clientCredential is an azcore.TokenCredential of a client credentials
+// sign-in. It keeps each token until five minutes before it expires, as
+// azidentity's credentials do.
+type clientCredential struct {
+	o  Options
+	mu sync.Mutex
+	// tokens are the tokens got so far, by scope.
+	tokens map[string]azcore.AccessToken
+}
+
+func (cc *clientCredential) GetToken(ctx context.Context, opts policy.TokenRequestOptions) (azcore.AccessToken, error) {
+	if len(opts.Scopes) != 1 {
+		return azcore.AccessToken{}, fmt.Errorf("certctl asks a token for one scope at a time, not %d", len(opts.Scopes))
+	}
+	scope := opts.Scopes[0]
+	cc.mu.Lock()
+	defer cc.mu.Unlock()
+	if t, ok := cc.tokens[scope]; ok && t.ExpiresOn.Sub(cc.o.now()) > 5*time.Minute {
+		return t, nil
+	}
+	t, err := clientToken(ctx, cc.o, scope)
+	if err != nil {
+		return t, err
+	}
+	if cc.tokens == nil {
+		cc.tokens = map[string]azcore.AccessToken{}
+	}
+	cc.tokens[scope] = t
+	return t, nil
 }
 
 // authenticator is what the interactive credentials add: a sign-in that
@@ -320,6 +381,8 @@ func signInToken(ctx context.Context, o *Options, res *Result) (azcore.AccessTok
 		}
 		res.Account = o.AccountID
 		return readAccessToken(*o)
+	case MethodCertificate, MethodSecret, MethodWorkloadIdentity:
+		return clientToken(ctx, *o, scope)
 	case MethodBrowser:
 		ut, err := browserSignIn(ctx, o, scope)
 		if errors.Is(err, ErrBrowserUnavailable) {
@@ -459,6 +522,8 @@ func Token(ctx context.Context, o Options, scope string) (azcore.AccessToken, er
 			return azcore.AccessToken{}, err
 		}
 		return ut.Access, nil
+	case MethodCertificate, MethodSecret, MethodWorkloadIdentity:
+		return clientToken(ctx, o, scope)
 	case MethodAccessToken:
 		if scope != o.Environment.ManagementScope() {
 			return azcore.AccessToken{}, fmt.Errorf("%w: an access-token sign-in has only the token it was given, not one for %.200s", ErrAccessTokenUnusable, scope)

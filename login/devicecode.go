@@ -22,7 +22,7 @@ func (c *oauth) deviceCode(ctx context.Context, scopes []string) (*userTokens, e
 		Interval   int    `json:"interval"`
 		Message    string `json:"message"`
 	}
-	if err := c.post(ctx, c.o.Environment.DeviceCodeEndpoint(tenantOrOrganizations(c.o.Tenant)), form, &dc); err != nil {
+	if err := c.post(ctx, c.o.Environment.DeviceCodeEndpoint(tenantOrOrganizations(c.o.Tenant)), staticForm(form), &dc); err != nil {
 		return nil, err
 	}
 	if dc.DeviceCode == "" || dc.UserCode == "" {

@@ -108,7 +108,7 @@ func fromResponse(resp *http.Response) error {
 		if resp.Request != nil {
 			host = resp.Request.URL.Host
 		}
-		return &ServiceError{Host: host, Problem: fmt.Sprintf("failed: %s", resp.Status)}
+		return &ServiceError{Host: host, Problem: fmt.Sprintf("failed: %s", resp.Status), Status: resp.StatusCode}
 	}
 	se := &SignInError{OAuthError: e.Error, Description: cleanDescription(e.Description)}
 	if len(e.Codes) > 0 {
@@ -142,6 +142,9 @@ type ServiceError struct {
 	// Err is context.DeadlineExceeded when the service did not answer in
 	// the time allowed; nil otherwise.
 	Err error
+	// Status is the HTTP status of an error answer without an Entra ID
+	// error in it; 0 otherwise.
+	Status int
 }
 
 func (e *ServiceError) Error() string {

@@ -18,12 +18,11 @@ import (
 
 // TestSignInFaults runs a certificate sign-in against an identity service
 // that misbehaves. Each fault must give a clear error in bounded time,
-// and no saved context may change. The waits between tries are the
-// default ones scaled down, and so is the time a try may take for the
-// hanging service, so that it costs a second, not 30. The others keep the
-// default time per try: a retry after a try that merely took long on a
-// loaded machine would resend its assertion, which the fake refuses as a
-// replay, as Entra ID does.
+// and no saved context may change. The waits between tries and the time a
+// try may take are the default ones scaled down, so that the hanging
+// service costs a second, not 30. A try that merely took long on a loaded
+// machine is retried with an assertion of its own, which the fake does not
+// refuse as a replay.
 func TestSignInFaults(t *testing.T) {
 	b := testcert.Mint(t, "certctl faults", testcert.Options{})
 	for _, tc := range []struct {
@@ -48,9 +47,6 @@ func TestSignInFaults(t *testing.T) {
 
 			opts := certOptions(s, certstore.BundleIdentity(b))
 			retry := fastRetry
-			if tc.fault != logintest.FaultHang {
-				retry.TryTimeout = DefaultRetry.TryTimeout
-			}
 			opts.Retry = &retry
 			start := time.Now()
 			res, err := SignIn(context.Background(), opts)

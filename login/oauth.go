@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -13,15 +14,18 @@ import (
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/runtime"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/streaming"
 )
 
-// oauth is certctl's own OAuth 2.0 client, for what azidentity does not
-// offer: a confidential client's authorization code and device code
-// flows, and refresh tokens that certctl keeps itself. Its requests go
-// through the same guard as azidentity's (https only, to the authority,
-// never through a redirect) and the same retry bounds.
+// oauth is certctl's own OAuth 2.0 client: an application's own tokens
+// (the client credentials grant, with a certificate, a secret or a
+// federated token), refresh tokens that certctl keeps itself, and a
+// confidential client's authorization code and device code flows, which
+// azidentity does not offer. Its requests go through the same guard as
+// azidentity's (https only, to the authority, never through a redirect)
+// and the same retry bounds.
 type oauth struct {
 	o  Options
 	g  *guard
@@ -31,8 +35,39 @@ type oauth struct {
 func newOAuth(o Options) *oauth {
 	g := newGuard(o, false)
 	opts := o.clientOptions(g)
-	return &oauth{o: o, g: g, pl: runtime.NewPipeline("certctl", "v1", runtime.PipelineOptions{}, &opts)}
+	return &oauth{o: o, g: g, pl: runtime.NewPipeline("certctl", "v1", runtime.PipelineOptions{PerRetry: []policy.Policy{freshForm{g}}}, &opts)}
 }
+
+// formBuilder builds the form of a token request. It is called again for
+// each try, so that every try carries a client assertion of its own: a
+// retry never replays the assertion (its jti) of the try before.
+type formBuilder func() (url.Values, error)
+
+// freshForm is the per-try policy that sets the body of a request from
+// its formBuilder, an operation value.
+type freshForm struct{ g *guard }
+
+func (p freshForm) Do(req *policy.Request) (*http.Response, error) {
+	var build formBuilder
+	if req.OperationValue(&build) {
+		form, err := build()
+		if err != nil {
+			return nil, &notRetried{p.g.fail(err)}
+		}
+		if err := req.SetBody(streaming.NopCloser(strings.NewReader(form.Encode())), "application/x-www-form-urlencoded"); err != nil {
+			return nil, &notRetried{err}
+		}
+	}
+	return req.Next()
+}
+
+// notRetried stops azcore's retry policy: a form that cannot be built now
+// will not be built by trying again.
+type notRetried struct{ err error }
+
+func (e *notRetried) Error() string { return e.err.Error() }
+func (e *notRetried) Unwrap() error { return e.err }
+func (e *notRetried) NonRetriable() {}
 
 // maxTokenResponse bounds a token endpoint's answer; real ones are a few
 // KiB.
@@ -67,7 +102,8 @@ func (c *oauth) tokenEndpoint() string {
 
 // authenticate adds the client id and, for a confidential client, its
 // credential: a client assertion signed through the certificate's signer,
-// or the client secret.
+// the client secret, or the workload's federated token, read again each
+// time, as the identity provider rotates it. The form is MSAL's.
 func (c *oauth) authenticate(form url.Values) error {
 	form.Set("client_id", c.o.ClientID)
 	switch {
@@ -79,25 +115,34 @@ func (c *oauth) authenticate(form url.Values) error {
 		if err != nil {
 			return err
 		}
-		form.Set("client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:jwt-bearer")
+		form.Set("client_assertion_type", jwtBearer)
 		form.Set("client_assertion", a)
 	case c.o.Secret != "":
 		form.Set("client_secret", c.o.Secret)
+	case c.o.FederatedTokenFile != "":
+		tok, err := readFederatedToken(c.o.FederatedTokenFile)
+		if err != nil {
+			return err
+		}
+		form.Set("client_assertion_type", jwtBearer)
+		form.Set("client_assertion", tok)
 	}
 	return nil
 }
 
-// post sends form to endpoint and decodes the JSON answer into v. An
-// OAuth error answer becomes a *SignInError; nothing of a body that may
-// hold a token goes into an error.
-func (c *oauth) post(ctx context.Context, endpoint string, form url.Values, v any) error {
+// jwtBearer is the client_assertion_type of a JWT client assertion.
+const jwtBearer = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+
+// post sends the form that build makes (again for each try) to endpoint
+// and decodes the JSON answer into v. An OAuth error answer becomes a
+// *SignInError; nothing of a body that may hold a token goes into an
+// error.
+func (c *oauth) post(ctx context.Context, endpoint string, build formBuilder, v any) error {
 	req, err := runtime.NewRequest(ctx, http.MethodPost, endpoint)
 	if err != nil {
 		return err
 	}
-	if err := req.SetBody(streaming.NopCloser(strings.NewReader(form.Encode())), "application/x-www-form-urlencoded"); err != nil {
-		return err
-	}
+	req.SetOperationValue(build)
 	c.g.reset()
 	resp, err := c.pl.Do(req)
 	if r := c.g.failed(); r != nil {
@@ -120,6 +165,11 @@ func (c *oauth) post(ctx context.Context, endpoint string, form url.Values, v an
 	return nil
 }
 
+// staticForm is a formBuilder of a form without a credential that changes.
+func staticForm(form url.Values) formBuilder {
+	return func() (url.Values, error) { return form, nil }
+}
+
 // userTokens is what a person's sign-in, or a refresh token, gave.
 type userTokens struct {
 	Access  azcore.AccessToken
@@ -129,14 +179,69 @@ type userTokens struct {
 	Account, Tenant string
 }
 
-// redeem sends a token request for form's grant, authenticated as the
-// client, and checks the answer.
+// redeem sends a token request for form's grant to the endpoint the
+// environment names, authenticated as the client, and checks the answer:
+// for the interactive flows, which wait for a person anyway.
 func (c *oauth) redeem(ctx context.Context, form url.Values) (*userTokens, error) {
-	if err := c.authenticate(form); err != nil {
+	return c.redeemAt(ctx, c.tokenEndpoint(), form)
+}
+
+// redeemDiscovered sends a token request for form's grant to the token
+// endpoint of the tenant's discovery metadata, which it keeps (see
+// metadata.go). Kept metadata that may be stale, because the request
+// could not reach its endpoint, is fetched again at once, and the request
+// sent again if the endpoint moved.
+func (c *oauth) redeemDiscovered(ctx context.Context, form url.Values) (*userTokens, error) {
+	m, cached, err := c.metadata(ctx, false)
+	if err != nil {
 		return nil, err
 	}
+	tok, err := c.redeemAt(ctx, m.TokenEndpoint, form)
+	if err != nil && cached && staleEndpoint(err) {
+		fresh, _, ferr := c.metadata(ctx, true)
+		if ferr != nil || fresh.TokenEndpoint == m.TokenEndpoint {
+			if ferr == nil {
+				c.saveMetadata(fresh)
+			}
+			return nil, err
+		}
+		m, cached = fresh, false
+		tok, err = c.redeemAt(ctx, m.TokenEndpoint, form)
+	}
+	if err == nil && !cached {
+		c.saveMetadata(m)
+	}
+	return tok, err
+}
+
+// staleEndpoint reports whether a token request's failure may mean that
+// its endpoint moved: it could not be reached, it redirected, or it is not
+// there.
+func staleEndpoint(err error) bool {
+	var ne *NetworkError
+	var ee *EndpointError
+	var se *ServiceError
+	switch {
+	case errors.As(err, &ne), errors.As(err, &ee):
+		return true
+	case errors.As(err, &se):
+		return se.Status == http.StatusNotFound || se.Status == http.StatusMethodNotAllowed || se.Status == http.StatusGone
+	}
+	return false
+}
+
+// redeemAt sends a token request for form's grant to endpoint,
+// authenticated as the client, and checks the answer.
+func (c *oauth) redeemAt(ctx context.Context, endpoint string, form url.Values) (*userTokens, error) {
+	build := func() (url.Values, error) {
+		f := url.Values{}
+		for k, v := range form {
+			f[k] = v
+		}
+		return f, c.authenticate(f)
+	}
 	var tr tokenResponse
-	if err := c.post(ctx, c.tokenEndpoint(), form, &tr); err != nil {
+	if err := c.post(ctx, endpoint, build, &tr); err != nil {
 		return nil, err
 	}
 	host := hostOf(c.o.Environment.AuthorityHost)

@@ -77,7 +77,7 @@ func redeemRefreshToken(ctx context.Context, o Options, scope string) (*userToke
 	if err != nil {
 		return nil, err
 	}
-	tok, err := newOAuth(o).redeem(ctx, url.Values{
+	tok, err := newOAuth(o).redeemDiscovered(ctx, url.Values{
 		"grant_type":    {"refresh_token"},
 		"refresh_token": {rt},
 		"scope":         {scopeList([]string{scope})},

@@ -220,28 +220,42 @@ func (g *guard) checkDiscovery(req *http.Request, resp *http.Response) (*http.Re
 	}
 	var doc map[string]any
 	if json.Unmarshal(body, &doc) == nil {
-		for _, field := range []string{"token_endpoint", "authorization_endpoint", "device_authorization_endpoint"} {
+		for _, field := range discoveryEndpoints {
 			v, ok := doc[field]
 			if !ok {
 				continue
 			}
 			s, _ := v.(string)
-			u, err := url.Parse(s)
-			switch {
-			case err != nil || u.Host == "":
-				return nil, g.refuse(req.URL.Host, "the discovery document of %s names %s %q, which is not a URL", req.URL.Host, field, s)
-			case u.Scheme != "https":
-				return nil, g.refuse(u.Host, "the discovery document of %s names %s %s://%s%s, which is not https: certctl sends credentials only over https", req.URL.Host, field, u.Scheme, u.Host, u.EscapedPath())
-			case u.User != nil:
-				return nil, g.refuse(u.Host, "the discovery document of %s names a %s with a user name or password in it", req.URL.Host, field)
-			case !g.authority[canonicalHost(u)]:
-				return nil, g.refuse(u.Host, "the discovery document of %s names %s on %s, which is neither the authority's host %s nor an alias Entra ID declares for it", req.URL.Host, field, u.Host, g.authorityName)
+			if err := g.checkEndpoint(req.URL.Host, field, s); err != nil {
+				return nil, err
 			}
 		}
 	}
 	resp.Body = io.NopCloser(bytes.NewReader(body))
 	resp.ContentLength = int64(len(body))
 	return resp, nil
+}
+
+// discoveryEndpoints are the fields of a discovery document that name
+// where certctl sends credentials or a person signs in.
+var discoveryEndpoints = []string{"token_endpoint", "authorization_endpoint", "device_authorization_endpoint"}
+
+// checkEndpoint refuses an endpoint that the discovery document of source
+// names in field, s, unless it is an https URL on the authority's host or
+// an alias, without a user name or password.
+func (g *guard) checkEndpoint(source, field, s string) error {
+	u, err := url.Parse(s)
+	switch {
+	case err != nil || u.Host == "":
+		return g.refuse(source, "the discovery document of %s names %s %q, which is not a URL", source, field, s)
+	case u.Scheme != "https":
+		return g.refuse(u.Host, "the discovery document of %s names %s %s://%s%s, which is not https: certctl sends credentials only over https", source, field, u.Scheme, u.Host, u.EscapedPath())
+	case u.User != nil:
+		return g.refuse(u.Host, "the discovery document of %s names a %s with a user name or password in it", source, field)
+	case !g.authority[canonicalHost(u)]:
+		return g.refuse(u.Host, "the discovery document of %s names %s on %s, which is neither the authority's host %s nor an alias Entra ID declares for it", source, field, u.Host, g.authorityName)
+	}
+	return nil
 }
 
 // canonicalHost is u's host and port in lower case, with the scheme's

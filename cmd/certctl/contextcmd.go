@@ -313,6 +313,7 @@ func (h *handlers) contextOptions(c *cli.Context, name string) (string, *login.C
 		return "", nil, login.Environment{}, login.Options{}, err
 	}
 	opts, err := h.options(c, saved, envr)
+	opts.MetadataDir = dir
 	return dir, saved, envr, opts, err
 }
 

@@ -87,6 +87,9 @@ func (h *handlers) loginAction(c *cli.Context) error {
 		return err
 	}
 	opts.Subscription, opts.AllowNoSubscriptions = c.String("subscription"), c.Bool("allow-no-subscriptions")
+	// The tenant's discovery metadata is kept from this sign-in on, so
+	// that 'certctl token' makes one request.
+	opts.MetadataDir = dir
 
 	ctx, cancel := context.WithTimeout(context.Background(), h.timeout(c, method))
 	defer cancel()

@@ -71,6 +71,14 @@ const (
 	// FaultHostileText refuses token requests with an error whose text holds
 	// terminal control sequences, to test that clients escape it.
 	FaultHostileText
+	// FaultForeignIssuer: the discovery document names an issuer on
+	// https://localhost:PORT, another host name.
+	FaultForeignIssuer
+	// FaultUnavailableOnce answers the next token request 503 after its
+	// client was authenticated, so that its client assertion (its jti)
+	// is used up; the requests after it are served. A client that retries
+	// with the same assertion is refused as a replay.
+	FaultUnavailableOnce
 )
 
 // HostileText is what FaultHostileText puts in its error: it clears the
@@ -138,10 +146,13 @@ type Server struct {
 	pageSize           int
 	skipTokens         map[string]skipToken
 	requests           []string
-	signKey            []byte
-	closing            chan struct{}
-	caught             []string
-	t                  testing.TB
+	// tokenPath is the token endpoint's path after the tenant;
+	// MoveTokenEndpoint changes it.
+	tokenPath string
+	signKey   []byte
+	closing   chan struct{}
+	caught    []string
+	t         testing.TB
 	// graphWriters are the client ids GrantApplicationWrite named.
 	graphWriters map[string]bool
 	// replicationDelay is what SetReplicationDelay set.
@@ -222,6 +233,7 @@ func New(t testing.TB) *Server {
 		skipTokens:    map[string]skipToken{},
 		graphWriters:  map[string]bool{},
 		signKey:       []byte(randHex(32)),
+		tokenPath:     "/oauth2/v2.0/token",
 		closing:       make(chan struct{}),
 		t:             t,
 		subscriptions: []map[string]string{
@@ -372,6 +384,17 @@ func (s *Server) SetFault(f Fault) {
 	s.fault = f
 }
 
+// MoveTokenEndpoint moves the tenant's token endpoint to path (after the
+// tenant, such as "/oauth2/v2.1/token"), as a service that changed its
+// endpoints does: the discovery document names the new one, and the old
+// one answers 404. Client assertions are still addressed to
+// TokenEndpoint, the tenant's token endpoint of the v2.0 protocol.
+func (s *Server) MoveTokenEndpoint(path string) {
+	s.mu.Lock()
+	s.tokenPath = path
+	s.mu.Unlock()
+}
+
 // Requests lists the method and path of each request served so far.
 func (s *Server) Requests() []string {
 	s.mu.Lock()
@@ -455,6 +478,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	s.requests = append(s.requests, r.Method+" "+r.URL.Path)
 	fault := s.fault
+	tokenPath := s.tokenPath
 	s.mu.Unlock()
 
 	if r.URL.Path == "/graph" || strings.HasPrefix(r.URL.Path, "/graph/") {
@@ -481,18 +505,30 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		aadError(w, http.StatusBadRequest, "invalid_tenant", 90002, fmt.Sprintf("Tenant '%s' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud.", tenant))
 		return
 	}
+	// The token endpoint is where MoveTokenEndpoint put it; the old one
+	// is gone.
+	switch rest {
+	case tokenPath:
+		rest = "/oauth2/v2.0/token"
+	case "/oauth2/v2.0/token":
+		http.NotFound(w, r)
+		return
+	}
 	switch rest {
 	case "/v2.0/.well-known/openid-configuration":
 		base := s.TLS.URL + "/" + tenant
-		tokenEndpoint := base + "/oauth2/v2.0/token"
+		tokenEndpoint := base + tokenPath
+		issuer := s.TLS.URL + "/" + s.Tenant + "/v2.0"
 		switch fault {
 		case FaultCleartextDiscovery:
 			tokenEndpoint = s.Catcher.URL + "/" + tenant + "/oauth2/v2.0/token"
 		case FaultForeignDiscovery:
-			tokenEndpoint = s.LocalhostURL() + "/" + tenant + "/oauth2/v2.0/token"
+			tokenEndpoint = s.LocalhostURL() + "/" + tenant + tokenPath
+		case FaultForeignIssuer:
+			issuer = s.LocalhostURL() + "/" + s.Tenant + "/v2.0"
 		}
 		writeJSON(w, http.StatusOK, map[string]any{
-			"issuer":                        s.TLS.URL + "/" + s.Tenant + "/v2.0",
+			"issuer":                        issuer,
 			"token_endpoint":                tokenEndpoint,
 			"authorization_endpoint":        base + "/oauth2/v2.0/authorize",
 			"device_authorization_endpoint": base + "/oauth2/v2.0/devicecode",
@@ -536,7 +572,10 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 			http.Redirect(w, r, s.Catcher.URL+r.URL.RequestURI(), status)
 			return
 		}
-		s.serveToken(w, r, tenant, fault == FaultExpiredToken)
+		if fault == FaultUnavailableOnce {
+			s.SetFault(NoFault)
+		}
+		s.serveToken(w, r, tenant, fault)
 	case "/oauth2/v2.0/devicecode":
 		s.serveDeviceCode(w, r)
 	case "/oauth2/v2.0/authorize":
@@ -595,7 +634,7 @@ func multiTenant(tenant string) bool {
 	return strings.EqualFold(tenant, "organizations") || strings.EqualFold(tenant, "common")
 }
 
-func (s *Server) serveToken(w http.ResponseWriter, r *http.Request, tenant string, expired bool) {
+func (s *Server) serveToken(w http.ResponseWriter, r *http.Request, tenant string, fault Fault) {
 	if r.Method != http.MethodPost {
 		aadError(w, http.StatusBadRequest, "invalid_request", 900561, fmt.Sprintf("The endpoint only accepts POST, OPTIONS requests. Received a %s request.", r.Method))
 		return
@@ -631,6 +670,10 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request, tenant strin
 		rf.write(w)
 		return
 	}
+	if fault == FaultUnavailableOnce {
+		aadError(w, http.StatusServiceUnavailable, "temporarily_unavailable", 50196, "The server is temporarily unable to handle the request.")
+		return
+	}
 	var g grant
 	var rf *refusal
 	switch grantType {
@@ -647,7 +690,7 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request, tenant strin
 		rf.write(w)
 		return
 	}
-	s.issue(w, g, expired)
+	s.issue(w, g, fault == FaultExpiredToken)
 }
 
 // authenticateClient checks the client authentication of a token request
