@@ -42,7 +42,8 @@ type Options struct {
 	Endpoint string
 	// Token returns a bearer token for Graph.
 	Token func(ctx context.Context) (string, error)
-	// RoundTripper carries the requests; nil uses http.DefaultTransport.
+	// RoundTripper carries the requests; nil uses login.ServiceClient's
+	// default, which verifies servers as http.DefaultTransport does.
 	// Requests go only over https to Endpoint's host, whatever it is.
 	RoundTripper http.RoundTripper
 	// Retry bounds each request; nil uses login.DefaultRetry.

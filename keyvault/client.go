@@ -34,8 +34,9 @@ type Options struct {
 	// Credential gets the tokens. It is asked only for the scope
 	// https://SUFFIX/.default of the environment's vault suffix.
 	Credential azcore.TokenCredential
-	// RoundTripper carries the requests; nil uses http.DefaultTransport,
-	// which honours HTTPS_PROXY. Requests go only over https to the
+	// RoundTripper carries the requests; nil uses login.ServiceClient's
+	// default, which honours HTTPS_PROXY and verifies servers as
+	// http.DefaultTransport does. Requests go only over https to the
 	// vault's host, whatever it is.
 	RoundTripper http.RoundTripper
 	// Retry bounds the retries of each request; nil uses DefaultRetry.

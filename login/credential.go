@@ -79,7 +79,8 @@ type Options struct {
 	// refresh-token sign-in fetches it first.
 	MetadataDir string
 
-	// RoundTripper carries the requests; nil uses http.DefaultTransport.
+	// RoundTripper carries the requests; nil uses roots.Transport, which
+	// verifies servers as http.DefaultTransport does, at less cost.
 	// Whatever it is, the rules of transport.go apply on top of it.
 	RoundTripper http.RoundTripper
 	// Now is the clock for assertions; nil uses time.Now.

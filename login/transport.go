@@ -10,6 +10,8 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+
+	"github.com/certctl/certctl/internal/roots"
 )
 
 // Every request of a sign-in goes through a guard, whatever azidentity and
@@ -78,7 +80,7 @@ type guard struct {
 func newGuard(o Options, anyEndpoint bool) *guard {
 	g := &guard{inner: o.RoundTripper, authority: map[string]bool{}, anyEndpoint: anyEndpoint}
 	if g.inner == nil {
-		g.inner = http.DefaultTransport
+		g.inner = roots.Transport()
 	}
 	if u, err := url.Parse(o.Environment.AuthorityHost); err == nil {
 		g.authorityName = u.Host
@@ -98,7 +100,7 @@ func newGuard(o Options, anyEndpoint bool) *guard {
 // such as Microsoft Graph, at endpoint: requests go only over https to
 // endpoint's host, and a redirect is followed only by a GET, within that
 // host. A refusal is an *EndpointError. rt carries the requests; nil uses
-// http.DefaultTransport.
+// roots.Transport.
 func ServiceClient(endpoint string, rt http.RoundTripper) (*http.Client, error) {
 	u, err := url.Parse(endpoint)
 	if err != nil || u.Scheme != "https" || u.Host == "" {
@@ -106,7 +108,7 @@ func ServiceClient(endpoint string, rt http.RoundTripper) (*http.Client, error) 
 	}
 	g := &guard{inner: rt, authority: map[string]bool{canonicalHost(u): true}, authorityName: u.Host, service: true}
 	if g.inner == nil {
-		g.inner = http.DefaultTransport
+		g.inner = roots.Transport()
 	}
 	g.client = &http.Client{Transport: roundTripper{g}, CheckRedirect: g.checkRedirect}
 	return g.client, nil

@@ -30,6 +30,8 @@ type Options struct {
 	Signer crypto.Signer
 	// Parent signs the certificate; nil makes it self-signed, and a CA.
 	Parent *pfx.Bundle
+	// IsCA makes a certificate with a Parent a CA too: an intermediate.
+	IsCA bool
 	// Serial is the serial number; nil picks a random one.
 	Serial *big.Int
 	// Organization goes into the subject after CN.
@@ -87,7 +89,7 @@ func New(cn string, o Options) (*pfx.Bundle, error) {
 		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
 		ExtKeyUsage:           o.ExtKeyUsage,
 		BasicConstraintsValid: true,
-		IsCA:                  o.Parent == nil,
+		IsCA:                  o.Parent == nil || o.IsCA,
 		DNSNames:              o.DNSNames,
 		IPAddresses:           o.IPAddresses,
 		EmailAddresses:        o.EmailAddresses,
