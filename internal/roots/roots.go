@@ -8,10 +8,11 @@
 // 30 ms in each certctl process, more than the sign-in's request. This
 // transport reads the same files from the same places (SSL_CERT_FILE,
 // SSL_CERT_DIR, or Go's defaults), but parses only the roots that could
-// issue the certificates a server presents, and then verifies the server
-// with crypto/x509 exactly as crypto/tls does: same roots, same
-// intermediates, same host name, same time. Elsewhere it is
-// http.DefaultTransport: macOS and Windows verify through the system.
+// issue the certificates a server presents, reads the folders only when
+// the bundle's roots do not verify the server, and verifies with
+// crypto/x509 exactly as crypto/tls does: same roots, same intermediates,
+// same host name, same time. Elsewhere it is http.DefaultTransport: macOS
+// and Windows verify through the system.
 package roots
 
 import "net/http"

@@ -48,54 +48,76 @@ func systemSources() (files, dirs []string) {
 	return files, dirs
 }
 
-// set is the system's roots, read but not parsed: the DER of each
-// certificate, once.
+// set is the system's roots, read as they are needed but never parsed
+// all: the DER of each certificate, once.
 type set struct {
-	der  [][]byte
-	seen map[[sha256.Size]byte]bool
-	// err is why no root could be read, when none was.
-	err error
+	files, dirs []string
+
+	mu sync.Mutex
+	// stage is how far the sources have been read: 0 nothing, 1 the
+	// file, 2 the folders too.
+	stage int
+	der   [][]byte
+	seen  map[[sha256.Size]byte]bool
+	// firstErr is the first error of a source that exists but could not be
+	// read; err is set to it once everything is read and no root was
+	// found.
+	firstErr, err error
 }
 
-// load reads roots as Go does: the first file of files that can be read,
-// then every entry of every folder of dirs, except symbolic links to a
-// name in the same folder (the hash links of c_rehash). A file or folder
-// that does not exist is skipped; any other error is kept, and reported if
-// no root is found at all.
+func newSet(files, dirs []string) *set {
+	return &set{files: files, dirs: dirs, seen: map[[sha256.Size]byte]bool{}}
+}
+
+// load reads every root of files and dirs, as Go does: the first file of
+// files that can be read, then every entry of every folder of dirs,
+// except symbolic links to a name in the same folder (the hash links of
+// c_rehash). A file or folder that does not exist is skipped; any other
+// error is kept, and reported if no root is found at all.
 func load(files, dirs []string) *set {
-	s := &set{seen: map[[sha256.Size]byte]bool{}}
-	var firstErr error
-	for _, file := range files {
-		data, err := os.ReadFile(file)
-		if err == nil {
-			s.add(data)
-			break
-		}
-		if firstErr == nil && !os.IsNotExist(err) {
-			firstErr = err
+	s := newSet(files, dirs)
+	s.readTo(2)
+	return s
+}
+
+// readTo reads the sources up to stage; the caller holds s.mu or owns s.
+func (s *set) readTo(stage int) {
+	if s.stage < 1 && stage >= 1 {
+		s.stage = 1
+		for _, file := range s.files {
+			data, err := os.ReadFile(file)
+			if err == nil {
+				s.add(data)
+				break
+			}
+			if s.firstErr == nil && !os.IsNotExist(err) {
+				s.firstErr = err
+			}
 		}
 	}
-	for _, dir := range dirs {
-		entries, err := os.ReadDir(dir)
-		if err != nil {
-			if firstErr == nil && !os.IsNotExist(err) {
-				firstErr = err
-			}
-			continue
-		}
-		for _, e := range entries {
-			if sameDirSymlink(dir, e) {
+	if s.stage < 2 && stage >= 2 {
+		s.stage = 2
+		for _, dir := range s.dirs {
+			entries, err := os.ReadDir(dir)
+			if err != nil {
+				if s.firstErr == nil && !os.IsNotExist(err) {
+					s.firstErr = err
+				}
 				continue
 			}
-			if data, err := os.ReadFile(dir + "/" + e.Name()); err == nil {
-				s.add(data)
+			for _, e := range entries {
+				if sameDirSymlink(dir, e) {
+					continue
+				}
+				if data, err := os.ReadFile(dir + "/" + e.Name()); err == nil {
+					s.add(data)
+				}
 			}
 		}
+		if len(s.der) == 0 && s.firstErr != nil {
+			s.err = s.firstErr
+		}
 	}
-	if len(s.der) == 0 && firstErr != nil {
-		s.err = firstErr
-	}
-	return s
 }
 
 func sameDirSymlink(dir string, e fs.DirEntry) bool {
@@ -163,29 +185,45 @@ func candidate(der []byte, presented []*x509.Certificate) bool {
 // verify checks the certificates a server presented for host as
 // crypto/tls does when it verifies them itself, and returns its error:
 // *tls.CertificateVerificationError.
+//
+// It tries the roots of the file first, and reads the folders only if
+// those do not do. More roots never turn a verified chain into a refusal
+// (x509 accepts the server if any chain holds), so a server the file's
+// roots verify is one that every root verifies; and one they refuse is
+// verified again with every root, as Go would.
 func (s *set) verify(host string, presented []*x509.Certificate, now time.Time) error {
 	if len(presented) == 0 {
 		return errors.New("tls: server presented no certificate")
 	}
-	var err error
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.readTo(1)
+	err := s.verifyWith(host, presented, now)
+	if err != nil && s.stage < 2 {
+		s.readTo(2)
+		err = s.verifyWith(host, presented, now)
+	}
 	if s.err != nil {
 		err = x509.SystemRootsError{Err: s.err}
-	} else {
-		opts := x509.VerifyOptions{
-			Roots:         s.pool(presented),
-			CurrentTime:   now,
-			DNSName:       host,
-			Intermediates: x509.NewCertPool(),
-		}
-		for _, c := range presented[1:] {
-			opts.Intermediates.AddCert(c)
-		}
-		_, err = presented[0].Verify(opts)
 	}
 	if err != nil {
 		return &tls.CertificateVerificationError{UnverifiedCertificates: presented, Err: err}
 	}
 	return nil
+}
+
+func (s *set) verifyWith(host string, presented []*x509.Certificate, now time.Time) error {
+	opts := x509.VerifyOptions{
+		Roots:         s.pool(presented),
+		CurrentTime:   now,
+		DNSName:       host,
+		Intermediates: x509.NewCertPool(),
+	}
+	for _, c := range presented[1:] {
+		opts.Intermediates.AddCert(c)
+	}
+	_, err := presented[0].Verify(opts)
+	return err
 }
 
 // hostTransport sends each host's requests through a transport of its
@@ -240,7 +278,7 @@ func (t *hostTransport) forHost(host string) *http.Transport {
 	return h
 }
 
-var system = sync.OnceValue(func() *set { return load(systemSources()) })
+var system = sync.OnceValue(func() *set { return newSet(systemSources()) })
 
 var shared = sync.OnceValue(func() *hostTransport { return newHostTransport(system) })
 

@@ -224,12 +224,12 @@ func TestVerifiesAsGo(t *testing.T) {
 	dir := t.TempDir()
 	bundle := filepath.Join(dir, "bundle.pem")
 	// other issued stranger and pinned, and is not trusted; pinned is.
-	write(t, bundle, pemOf(pinned.Leaf))
+	fileRoot := testcert.Mint(t, "certctl verify root in the file", testcert.Options{Key: "ecdsa"})
+	fileLeaf := testcert.Mint(t, "certctl verify leaf of the file's root", testcert.Options{Key: "ecdsa", Parent: fileRoot, IPAddresses: loopback})
+	write(t, bundle, pemOf(pinned.Leaf, fileRoot.Leaf))
 	certs := filepath.Join(dir, "certs")
 	write(t, filepath.Join(certs, "root.pem"), pemOf(root.Leaf))
 	write(t, filepath.Join(certs, "self.pem"), pemOf(selfSigned.Leaf))
-	ours := load([]string{bundle}, []string{certs})
-	require.NoError(t, ours.err)
 	pool := x509.NewCertPool()
 	for _, f := range []string{bundle, filepath.Join(certs, "root.pem"), filepath.Join(certs, "self.pem")} {
 		data, err := os.ReadFile(f)
@@ -238,29 +238,33 @@ func TestVerifiesAsGo(t *testing.T) {
 	}
 	goTransport := http.DefaultTransport.(*http.Transport).Clone()
 	goTransport.TLSClientConfig = &tls.Config{RootCAs: pool}
-	ourTransport := newHostTransport(func() *set { return ours })
 
+	// stage: 1 when the file's roots verified the server, so the folders
+	// were never read; 2 when they were.
 	for _, tc := range []struct {
 		name   string
 		url    string
 		accept bool
+		stage  int
 	}{
-		{"leaf and intermediate, root in a folder", server(t, leaf, inter.Leaf), true},
-		{"by name", strings.Replace(server(t, leaf, inter.Leaf), "127.0.0.1", "localhost", 1), true},
-		{"intermediate missing", server(t, leaf), false},
-		{"issued by the root", server(t, direct), true},
-		{"root sent too", server(t, direct, root.Leaf), true},
-		{"no IP address for 127.0.0.1", server(t, nameOnly), false},
-		{"no name for localhost", strings.Replace(server(t, ipOnly), "127.0.0.1", "localhost", 1), false},
-		{"expired", server(t, expired), false},
-		{"unknown root", server(t, stranger), false},
-		{"a leaf that is itself a root", server(t, pinned), true},
-		{"self-signed and trusted", server(t, selfSigned), true},
-		{"self-signed, not trusted", server(t, testcert.Mint(t, "certctl verify unknown", testcert.Options{Key: "ecdsa", IPAddresses: loopback})), false},
+		{"leaf and intermediate, root in a folder", server(t, leaf, inter.Leaf), true, 2},
+		{"by name", strings.Replace(server(t, leaf, inter.Leaf), "127.0.0.1", "localhost", 1), true, 2},
+		{"intermediate missing", server(t, leaf), false, 2},
+		{"issued by the root", server(t, direct), true, 2},
+		{"root sent too", server(t, direct, root.Leaf), true, 2},
+		{"no IP address for 127.0.0.1", server(t, nameOnly), false, 2},
+		{"no name for localhost", strings.Replace(server(t, ipOnly), "127.0.0.1", "localhost", 1), false, 2},
+		{"expired", server(t, expired), false, 2},
+		{"unknown root", server(t, stranger), false, 2},
+		{"a leaf that is itself a root, in the file", server(t, pinned), true, 1},
+		{"issued by a root in the file", server(t, fileLeaf), true, 1},
+		{"self-signed and trusted", server(t, selfSigned), true, 2},
+		{"self-signed, not trusted", server(t, testcert.Mint(t, "certctl verify unknown", testcert.Options{Key: "ecdsa", IPAddresses: loopback})), false, 2},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			ours := newSet([]string{bundle}, []string{certs})
 			want := get(goTransport, tc.url)
-			got := get(ourTransport, tc.url)
+			got := get(newHostTransport(func() *set { return ours }), tc.url)
 			t.Log(got)
 			assert.Equal(t, want, got, "the same answer as Go's verification")
 			if tc.accept {
@@ -268,6 +272,7 @@ func TestVerifiesAsGo(t *testing.T) {
 			} else {
 				assert.Contains(t, got, "tls: failed to verify certificate: x509: ")
 			}
+			assert.Equal(t, tc.stage, ours.stage, "how far the roots were read")
 		})
 	}
 
