@@ -127,21 +127,48 @@ var ErrMissing = errors.New("missing sign-in option")
 
 func missing(what string) error { return fmt.Errorf("%w: %s", ErrMissing, what) }
 
-// NewCredential returns the azidentity credential for o.Method. Its
-// requests follow the rules of transport.go, and a request those rules
-// refuse fails GetToken with an *EndpointError.
+// NewCredential returns a credential that gets tokens for any scope as
+// Token does, with o, and keeps each until five minutes before it expires,
+// as azidentity's credentials do: for clients of the Azure SDK, which ask
+// for a token before every request. Its requests follow the rules of
+// transport.go, and a request those rules refuse fails GetToken with an
+// *EndpointError.
 func NewCredential(o Options) (azcore.TokenCredential, error) {
 	if o.Method.clientCredentials() {
 		if err := checkClientOptions(o); err != nil {
 			return nil, err
 		}
-		return &clientCredential{o: o}, nil
 	}
-	cred, g, err := newCredential(o)
+	return &credential{o: o}, nil
+}
+
+// credential is what NewCredential returns.
+type credential struct {
+	o  Options
+	mu sync.Mutex
+	// tokens are the tokens got so far, by scope.
+	tokens map[string]azcore.AccessToken
+}
+
+func (c *credential) GetToken(ctx context.Context, opts policy.TokenRequestOptions) (azcore.AccessToken, error) {
+	if len(opts.Scopes) != 1 {
+		return azcore.AccessToken{}, fmt.Errorf("certctl asks a token for one scope at a time, not %d", len(opts.Scopes))
+	}
+	scope := opts.Scopes[0]
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if t, ok := c.tokens[scope]; ok && t.ExpiresOn.Sub(c.o.now()) > 5*time.Minute {
+		return t, nil
+	}
+	t, err := Token(ctx, c.o, scope)
 	if err != nil {
-		return nil, err
+		return t, err
 	}
-	return &guardedCredential{cred, g}, nil
+	if c.tokens == nil {
+		c.tokens = map[string]azcore.AccessToken{}
+	}
+	c.tokens[scope] = t
+	return t, nil
 }
 
 // guardedCredential reports the error certctl itself raised (the guard's
@@ -261,37 +288,6 @@ func clientToken(ctx context.Context, o Options, scope string) (azcore.AccessTok
 		return azcore.AccessToken{}, err
 	}
 	return ut.Access, nil
-}
-
-// clientCredential is an azcore.TokenCredential of a client credentials
-// sign-in. It keeps each token until five minutes before it expires, as
-// azidentity's credentials do.
-type clientCredential struct {
-	o  Options
-	mu sync.Mutex
-	// tokens are the tokens got so far, by scope.
-	tokens map[string]azcore.AccessToken
-}
-
-func (cc *clientCredential) GetToken(ctx context.Context, opts policy.TokenRequestOptions) (azcore.AccessToken, error) {
-	if len(opts.Scopes) != 1 {
-		return azcore.AccessToken{}, fmt.Errorf("certctl asks a token for one scope at a time, not %d", len(opts.Scopes))
-	}
-	scope := opts.Scopes[0]
-	cc.mu.Lock()
-	defer cc.mu.Unlock()
-	if t, ok := cc.tokens[scope]; ok && t.ExpiresOn.Sub(cc.o.now()) > 5*time.Minute {
-		return t, nil
-	}
-	t, err := clientToken(ctx, cc.o, scope)
-	if err != nil {
-		return t, err
-	}
-	if cc.tokens == nil {
-		cc.tokens = map[string]azcore.AccessToken{}
-	}
-	cc.tokens[scope] = t
-	return t, nil
 }
 
 // authenticator is what the interactive credentials add: a sign-in that
@@ -540,11 +536,11 @@ func Token(ctx context.Context, o Options, scope string) (azcore.AccessToken, er
 		}
 		o.fallBackToDeviceCode(err)
 	}
-	cred, err := NewCredential(o)
+	cred, g, err := newCredential(o)
 	if err != nil {
 		return azcore.AccessToken{}, err
 	}
-	return getToken(ctx, cred, o, scope)
+	return getToken(ctx, &guardedCredential{cred, g}, o, scope)
 }
 
 // ErrExpiredToken means the identity service issued a token that had

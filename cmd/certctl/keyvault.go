@@ -6,11 +6,8 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"runtime"
-	"sync"
 	"time"
 
-	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
-	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/urfave/cli/v2"
 
 	"github.com/certctl/certctl/certstore"
@@ -42,7 +39,13 @@ func (h *handlers) vault(c *cli.Context, vault string) (*vaultSession, error) {
 	if err != nil {
 		return nil, err
 	}
-	client, err := keyvault.New(vault, keyvault.Options{Environment: envr, Credential: &contextCredential{opts: opts}})
+	// The credential keeps each token while it is valid: the SDK asks
+	// again for every request.
+	cred, err := login.NewCredential(opts)
+	if err != nil {
+		return nil, err
+	}
+	client, err := keyvault.New(vault, keyvault.Options{Environment: envr, Credential: cred})
 	if err != nil {
 		if errors.Is(err, keyvault.ErrWrongCloud) {
 			return nil, badInput(fmt.Errorf("%w (the saved sign-in %s signs in to %s)", err, saved.Name, saved.Environment))
@@ -50,35 +53,6 @@ func (h *handlers) vault(c *cli.Context, vault string) (*vaultSession, error) {
 		return nil, err
 	}
 	return &vaultSession{client: client, saved: saved}, nil
-}
-
-// contextCredential gets tokens as a saved sign-in does, keeping each while
-// it is valid: the SDK asks again for every request.
-type contextCredential struct {
-	opts login.Options
-	mu   sync.Mutex
-	tok  map[string]azcore.AccessToken
-}
-
-func (cc *contextCredential) GetToken(ctx context.Context, o policy.TokenRequestOptions) (azcore.AccessToken, error) {
-	if len(o.Scopes) != 1 {
-		return azcore.AccessToken{}, fmt.Errorf("certctl asks a token for one scope at a time, not %d", len(o.Scopes))
-	}
-	scope := o.Scopes[0]
-	cc.mu.Lock()
-	defer cc.mu.Unlock()
-	if t, ok := cc.tok[scope]; ok && time.Until(t.ExpiresOn) > 2*time.Minute {
-		return t, nil
-	}
-	t, err := login.Token(ctx, cc.opts, scope)
-	if err != nil {
-		return t, err
-	}
-	if cc.tok == nil {
-		cc.tok = map[string]azcore.AccessToken{}
-	}
-	cc.tok[scope] = t
-	return t, nil
 }
 
 // importFromKeyVault is 'import --from-keyvault URL'.
