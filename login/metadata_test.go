@@ -410,3 +410,28 @@ func jwtParts(t *testing.T, jwt string) (header, claims map[string]any) {
 	require.NoError(t, decodeSegment(parts[1], &claims))
 	return header, claims
 }
+
+// TestCredentialKeepsTokens: the credential NewCredential returns, which
+// the Azure SDK asks before every request, asks the identity service once
+// per scope while the token lasts.
+func TestCredentialKeepsTokens(t *testing.T) {
+	s := logintest.New(t)
+	o := nonInteractive(t, s, t.TempDir())["secret"]
+	cred, err := NewCredential(o)
+	require.NoError(t, err)
+	requests := sinceLast(s)
+	vault := policy.TokenRequestOptions{Scopes: []string{"https://vault.azure.net/.default"}}
+	first, err := cred.GetToken(context.Background(), vault)
+	require.NoError(t, err)
+	again, err := cred.GetToken(context.Background(), vault)
+	require.NoError(t, err)
+	assert.Equal(t, first.Token, again.Token)
+	_, err = cred.GetToken(context.Background(), policy.TokenRequestOptions{Scopes: []string{"https://graph.microsoft.com/.default"}})
+	require.NoError(t, err)
+	token := "POST /" + s.Tenant + "/oauth2/v2.0/token"
+	assert.Equal(t, []string{"GET /" + s.Tenant + "/v2.0/.well-known/openid-configuration", token, token}, requests(), "discovery, then one token request per scope")
+
+	o.Secret = ""
+	_, err = NewCredential(o)
+	require.ErrorIs(t, err, ErrMissing)
+}
