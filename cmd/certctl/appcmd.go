@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/urfave/cli/v2"
 
 	"github.com/certctl/certctl/appcred"
@@ -123,18 +123,15 @@ func (h *handlers) graph(c *cli.Context) (*graphSession, error) {
 	if err != nil {
 		return nil, badInput(err)
 	}
-	var tok azcore.AccessToken
+	cred, err := login.NewCredential(opts)
+	if err != nil {
+		return nil, err
+	}
 	client, err := appcred.New(appcred.Options{
 		Endpoint: envr.Graph,
 		Token: func(ctx context.Context) (string, error) {
-			if tok.Token == "" || time.Until(tok.ExpiresOn) < 2*time.Minute {
-				t, err := login.Token(ctx, opts, scope)
-				if err != nil {
-					return "", err
-				}
-				tok = t
-			}
-			return tok.Token, nil
+			t, err := cred.GetToken(ctx, policy.TokenRequestOptions{Scopes: []string{scope}})
+			return t.Token, err
 		},
 	})
 	if err != nil {
