@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -358,7 +359,7 @@ func (s *fileStore) List() ([]Entry, error) {
 	if err != nil {
 		return nil, fmt.Errorf("list store %s: %w", s.name, err)
 	}
-	dirEntries, err := d.Entries()
+	names, err := d.Names()
 	if err != nil {
 		return nil, fmt.Errorf("list store %s: %w", s.name, err)
 	}
@@ -367,14 +368,11 @@ func (s *fileStore) List() ([]Entry, error) {
 	go func() { loaded <- loadIndex(d) }()
 
 	var (
-		fresh     = make(map[string]indexEntry, len(dirEntries))
-		files     = make([]indexEntry, 0, len(dirEntries))
-		stale     []indexEntry
+		files     = make([]fileMeta, 0, len(names))
 		problems  []error
 		leftovers []string
 	)
-	for _, de := range dirEntries {
-		name := de.Name()
+	for _, name := range names {
 		if strings.HasPrefix(name, platform.TempPrefix) && strings.HasSuffix(name, platform.TempSuffix) {
 			leftovers = append(leftovers, name)
 			continue
@@ -390,50 +388,69 @@ func (s *fileStore) List() ([]Entry, error) {
 			problems = append(problems, fmt.Errorf("%s: not a regular file (a symlink or folder is never followed)", filepath.Join(s.dir, name)))
 			continue
 		}
-		files = append(files, indexEntry{Name: name, Size: st.Size, ModTime: st.ModTime})
+		files = append(files, fileMeta{Name: name, Size: st.Size, ModTime: st.ModTime})
 	}
 	idx := <-loaded
-	for _, ie := range files {
-		if old, ok := idx.Entries[ie.Name]; ok && old.Size == ie.Size && old.ModTime == ie.ModTime {
-			fresh[ie.Name] = old
+	// fresh holds the positions in idx of the files whose entry still
+	// describes them; the others are read again.
+	fresh := make([]int32, 0, len(files))
+	var stale []indexEntry
+	for _, f := range files {
+		if p, ok := idx.byName[f.Name]; ok && idx.meta[p].Size == f.Size && idx.meta[p].ModTime == f.ModTime {
+			fresh = append(fresh, p)
 			continue
 		}
-		stale = append(stale, ie)
+		stale = append(stale, indexEntry{Name: f.Name, Size: f.Size, ModTime: f.ModTime})
 	}
-
 	decoded, errs := s.decodeAll(d, stale)
 	problems = append(problems, errs...)
-	for _, ie := range decoded {
-		fresh[ie.Name] = ie
-	}
 	// Rewrite the index when it missed files, named files that are gone,
 	// or has grown by appends to twice what it describes. Best effort: a
 	// store we cannot or may not write to still lists.
-	if len(stale) > 0 || len(fresh) != len(idx.Entries) || idx.Lines > 2*len(fresh)+64 || len(leftovers) > 0 {
-		_ = saveIndex(d, fresh, leftovers)
+	total := len(fresh) + len(decoded)
+	if len(stale) > 0 || len(fresh) != len(idx.byName) || idx.Lines > 2*total+64 || len(leftovers) > 0 {
+		all := make([]indexEntry, 0, total)
+		for _, p := range fresh {
+			m := idx.meta[p]
+			all = append(all, indexEntry{Name: m.Name, Size: m.Size, ModTime: m.ModTime, Entry: idx.entries[p]})
+		}
+		_ = saveIndex(d, append(all, decoded...), leftovers)
 	}
 
+	// The list reuses the index's entries in place: taken in ascending
+	// positions, each moves only towards the front.
+	slices.Sort(fresh)
+	list, metas := idx.entries[:0], idx.meta[:0]
+	for _, p := range fresh {
+		list = append(list, idx.entries[p])
+		metas = append(metas, idx.meta[p])
+	}
+	for _, ie := range decoded {
+		list = append(list, ie.Entry)
+		metas = append(metas, fileMeta{Name: ie.Name})
+	}
+	// Every path in one string.
+	size := 0
+	for _, m := range metas {
+		size += len(s.dir) + 1 + len(m.Name)
+	}
+	var paths strings.Builder
+	paths.Grow(size)
+	for _, m := range metas {
+		paths.WriteString(s.dir)
+		paths.WriteByte(filepath.Separator)
+		paths.WriteString(m.Name)
+	}
+	all, at := paths.String(), 0
+	for i, m := range metas {
+		n := len(s.dir) + 1 + len(m.Name)
+		list[i].File = all[at : at+n]
+		at += n
+	}
 	// One entry per thumbprint: prefer the file with a key, then the name
-	// .NET would pick first.
-	byTP := make(map[thumbprint.Thumbprint]Entry, len(fresh))
-	names := make([]string, 0, len(fresh))
-	for name := range fresh {
-		names = append(names, name)
-	}
-	sort.Strings(names)
-	for _, name := range names {
-		e := fresh[name].Entry
-		e.File = filepath.Join(s.dir, name)
-		if old, ok := byTP[e.Thumbprint]; ok && (old.HasPrivateKey || !e.HasPrivateKey) {
-			continue
-		}
-		byTP[e.Thumbprint] = e
-	}
-	list := make([]Entry, 0, len(byTP))
-	for _, e := range byTP {
-		list = append(list, e)
-	}
-	sortEntries(list)
+	// .NET would pick first. Copies of a certificate sort next to each
+	// other, best first.
+	list = sortEntries(list, true)
 	if len(problems) > 0 {
 		return list, &UnreadableError{Problems: problems}
 	}

@@ -4,8 +4,10 @@ package certstore
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"testing"
 
@@ -141,6 +143,49 @@ func TestIndexFollowsChangesMadeByOthers(t *testing.T) {
 	id, err := s.Find(thumbprint.Of(c.Leaf))
 	require.NoError(t, err)
 	assert.True(t, id.Certificate().Equal(c.Leaf))
+}
+
+// A certificate in two files (as .NET leaves it when a key is added under a
+// collision name) is listed once: the file with the key, else the first
+// name. The list is in order of subject, then thumbprint, read cold or
+// warm.
+func TestListShowsEachCertificateOnce(t *testing.T) {
+	s, dir := openFileStore(t)
+	a := mint(t, "certctl twice A", "ecdsa", nil)
+	b := mint(t, "certctl twice B", "ecdsa", nil)
+	tpA, tpB := thumbprint.Of(a.Leaf).String(), thumbprint.Of(b.Leaf).String()
+	writeDotNetFile(t, dir, tpA+".pfx", a)
+	writeDotNetFile(t, dir, tpA+".1.pfx", &pfx.Bundle{Leaf: a.Leaf})
+	writeDotNetFile(t, dir, tpB+".pfx", &pfx.Bundle{Leaf: b.Leaf})
+	writeDotNetFile(t, dir, tpB+".1.pfx", b)
+	writeDotNetFile(t, dir, tpB+".2.pfx", &pfx.Bundle{Leaf: b.Leaf})
+	var want []Entry
+	for i := 0; i < 30; i++ {
+		// Subjects that sort in another order than the files' names.
+		c := mint(t, fmt.Sprintf("certctl order %02d", (i*7)%30), "ecdsa", nil)
+		if i%3 == 0 {
+			c = &pfx.Bundle{Leaf: c.Leaf}
+		}
+		name := thumbprint.Of(c.Leaf).String() + ".pfx"
+		writeDotNetFile(t, dir, name, c)
+		e := NewEntry(c.Leaf, c.Key != nil)
+		e.File = filepath.Join(dir, name)
+		want = append(want, e)
+	}
+	eA, eB := NewEntry(a.Leaf, true), NewEntry(b.Leaf, true)
+	eA.File, eB.File = filepath.Join(dir, tpA+".pfx"), filepath.Join(dir, tpB+".1.pfx")
+	want = append(want, eA, eB)
+	sort.Slice(want, func(i, j int) bool {
+		if want[i].Subject != want[j].Subject {
+			return want[i].Subject < want[j].Subject
+		}
+		return want[i].Thumbprint.String() < want[j].Thumbprint.String()
+	})
+	for _, read := range []string{"cold", "warm"} {
+		list, err := s.List()
+		require.NoError(t, err, read)
+		assert.Equal(t, want, list, read)
+	}
 }
 
 func TestDamagedIndexIsRebuilt(t *testing.T) {
@@ -313,19 +358,19 @@ func TestCloseWritesTheIndexOnce(t *testing.T) {
 	}
 	assert.NoFileExists(t, filepath.Join(dir, indexName), "imports batch their index changes")
 	require.NoError(t, s.Close())
-	idx := loadIndex(openDir(t, dir))
-	require.Len(t, idx.Entries, 3)
+	idx := current(loadIndex(openDir(t, dir)))
+	require.Len(t, idx, 3)
 	for _, tp := range tps {
-		assert.Contains(t, idx.Entries, tp.String()+".pfx")
+		assert.Contains(t, idx, tp.String()+".pfx")
 	}
 
 	s2, err := Open("My", Options{Dir: filepath.Dir(dir)})
 	require.NoError(t, err)
 	require.NoError(t, s2.Remove(tps[0]))
 	require.NoError(t, s2.Close())
-	idx = loadIndex(openDir(t, dir))
-	assert.Len(t, idx.Entries, 2)
-	assert.NotContains(t, idx.Entries, tps[0].String()+".pfx")
+	idx = current(loadIndex(openDir(t, dir)))
+	assert.Len(t, idx, 2)
+	assert.NotContains(t, idx, tps[0].String()+".pfx")
 }
 
 func TestListClearsLeftoverTemporaryFiles(t *testing.T) {

@@ -131,9 +131,11 @@ func TestOversizedIndexLineIsIgnored(t *testing.T) {
 	require.Len(t, list, 1)
 
 	idx := openDir(t, dir)
-	ie := loadIndex(idx).Entries[thumbprint.Of(a.Leaf).String()+".pfx"]
+	index := loadIndex(idx)
+	ie, ok := index.lookup(thumbprint.Of(a.Leaf).String() + ".pfx")
+	require.True(t, ok)
 	ie.Entry.Subject = "CN=" + strings.Repeat("x", 1<<20)
-	data := encodeIndex(map[string]indexEntry{ie.Name: ie})
+	data := encodeIndex([]indexEntry{ie})
 	assert.Len(t, data, len(indexHeader), "certctl never writes such a line")
 	line := appendIndexLine(nil, indexEntry{Name: ie.Name, Size: ie.Size, ModTime: ie.ModTime, Entry: Entry{Thumbprint: ie.Entry.Thumbprint, Subject: "CN=short"}})
 	line = []byte(strings.Replace(string(line), "CN=short", ie.Entry.Subject, 1))

@@ -3,13 +3,14 @@
 package certstore
 
 import (
-	"bytes"
 	"errors"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
+	"unsafe"
 
 	"github.com/certctl/certctl/platform"
 	"github.com/certctl/certctl/thumbprint"
@@ -44,11 +45,35 @@ type indexEntry struct {
 	Entry   Entry
 }
 
+// fileMeta is what the index records of a store file to tell whether its
+// entry still describes it.
+type fileMeta struct {
+	Name    string
+	Size    int64
+	ModTime int64
+}
+
+// indexFile is a parsed index. meta and entries are parallel, one element
+// per entry line in the file's order; byName gives the position of each
+// name's current line. Its strings share the index's text rather than
+// each being copied.
 type indexFile struct {
-	Entries map[string]indexEntry
+	meta    []fileMeta
+	entries []Entry
+	byName  map[string]int32
 	// Lines is how many entry and removal lines the file holds, to tell
 	// when appends have made it worth rewriting.
 	Lines int
+}
+
+// lookup returns name's current entry.
+func (idx *indexFile) lookup(name string) (indexEntry, bool) {
+	p, ok := idx.byName[name]
+	if !ok {
+		return indexEntry{}, false
+	}
+	m := idx.meta[p]
+	return indexEntry{Name: m.Name, Size: m.Size, ModTime: m.ModTime, Entry: idx.entries[p]}, true
 }
 
 // maxIndexSize bounds what loadIndex reads; a 10,000-certificate index is
@@ -67,91 +92,108 @@ var errIndex = errors.New("not a certctl index")
 // size and line length (a FIFO, a device, a symlink, a huge file) gives an
 // empty index, without waiting or reading it, and List rebuilds it.
 func loadIndex(d *platform.Dir) indexFile {
-	empty := indexFile{Entries: map[string]indexEntry{}}
 	data, _, err := d.ReadFile(indexName, maxIndexSize)
-	if err != nil {
-		return empty
+	if err != nil || len(data) == 0 {
+		return indexFile{}
 	}
-	idx, err := parseIndex(data)
+	// The text is used as a string without a copy: nothing writes to data
+	// after this, and the entries' strings are slices of it.
+	idx, err := parseIndex(unsafe.String(unsafe.SliceData(data), len(data)))
 	if err != nil {
-		return empty
+		return indexFile{}
 	}
 	return idx
 }
 
-func parseIndex(data []byte) (indexFile, error) {
-	rest, ok := bytes.CutPrefix(data, []byte(indexHeader))
+func parseIndex(data string) (indexFile, error) {
+	rest, ok := strings.CutPrefix(data, indexHeader)
 	if !ok {
 		return indexFile{}, errIndex
 	}
-	idx := indexFile{Entries: make(map[string]indexEntry, bytes.Count(rest, []byte{'\n'}))}
-	for len(rest) > 0 {
-		line := rest
-		i := bytes.IndexByte(rest, '\n')
+	n := strings.Count(rest, "\n")
+	idx := indexFile{
+		meta:    make([]fileMeta, 0, n),
+		entries: make([]Entry, 0, n),
+		byName:  make(map[string]int32, n),
+	}
+	for {
+		i := strings.IndexByte(rest, '\n')
 		if i < 0 {
-			break // cut short by a crash
+			break // the end, or a line cut short by a crash
 		}
 		if i > maxIndexLine {
 			return indexFile{}, errIndex
 		}
-		line, rest = rest[:i], rest[i+1:]
+		line := rest[:i]
+		rest = rest[i+1:]
 		idx.Lines++
-		if name, ok := bytes.CutPrefix(line, []byte("-\t")); ok {
-			delete(idx.Entries, unescape(string(name)))
+		if name, ok := strings.CutPrefix(line, "-\t"); ok {
+			delete(idx.byName, unescape(name))
 			continue
 		}
-		ie, ok := parseIndexLine(string(line))
+		m, e, ok := parseIndexLine(line)
 		if !ok {
 			continue
 		}
-		idx.Entries[ie.Name] = ie
+		idx.byName[m.Name] = int32(len(idx.meta))
+		idx.meta = append(idx.meta, m)
+		idx.entries = append(idx.entries, e)
 	}
 	return idx, nil
 }
 
-func parseIndexLine(line string) (indexEntry, bool) {
-	f := strings.Split(line, "\t")
-	if len(f) != indexFields {
-		return indexEntry{}, false
-	}
-	var ie indexEntry
-	var err error
-	var ok bool
-	ie.Name = unescape(f[0])
-	// The index may only name .pfx files in the store folder itself.
-	if !isCertFile(ie.Name) || filepath.Base(ie.Name) != ie.Name {
-		return indexEntry{}, false
-	}
-	ints := make([]int64, 4)
-	for i, s := range []string{f[1], f[2], f[4], f[5]} {
-		if ints[i], err = strconv.ParseInt(s, 10, 64); err != nil {
-			return indexEntry{}, false
+func parseIndexLine(line string) (fileMeta, Entry, bool) {
+	var f [indexFields]string
+	for i := range indexFields - 1 {
+		var ok bool
+		if f[i], line, ok = strings.Cut(line, "\t"); !ok {
+			return fileMeta{}, Entry{}, false
 		}
 	}
-	ie.Size, ie.ModTime = ints[0], ints[1]
-	if ie.Entry.Thumbprint, err = thumbprint.Parse(f[3]); err != nil {
-		return indexEntry{}, false
+	if strings.IndexByte(line, '\t') >= 0 {
+		return fileMeta{}, Entry{}, false
 	}
-	ie.Entry.NotBefore = time.Unix(ints[2], 0).UTC()
-	ie.Entry.NotAfter = time.Unix(ints[3], 0).UTC()
+	f[indexFields-1] = line
+
+	var m fileMeta
+	var e Entry
+	var err error
+	var ok bool
+	m.Name = unescape(f[0])
+	// The index may only name .pfx files in the store folder itself.
+	if !isCertFile(m.Name) || filepath.Base(m.Name) != m.Name {
+		return fileMeta{}, Entry{}, false
+	}
+	var ints [4]int64
+	for i, s := range [4]string{f[1], f[2], f[4], f[5]} {
+		if ints[i], err = strconv.ParseInt(s, 10, 64); err != nil {
+			return fileMeta{}, Entry{}, false
+		}
+	}
+	m.Size, m.ModTime = ints[0], ints[1]
+	if e.Thumbprint, err = thumbprint.Parse(f[3]); err != nil {
+		return fileMeta{}, Entry{}, false
+	}
+	e.NotBefore = time.Unix(ints[2], 0).UTC()
+	e.NotAfter = time.Unix(ints[3], 0).UTC()
 	switch f[6] {
 	case "1":
-		ie.Entry.HasPrivateKey = true
+		e.HasPrivateKey = true
 	case "0":
 	default:
-		return indexEntry{}, false
+		return fileMeta{}, Entry{}, false
 	}
-	ie.Entry.KeyAlgorithm = unescape(f[7])
-	ie.Entry.SerialNumber = unescape(f[8])
-	ie.Entry.Subject = unescape(f[9])
-	ie.Entry.Issuer = unescape(f[10])
-	if ie.Entry.DNSNames, ok = parseList(f[11]); !ok {
-		return indexEntry{}, false
+	e.KeyAlgorithm = unescape(f[7])
+	e.SerialNumber = unescape(f[8])
+	e.Subject = unescape(f[9])
+	e.Issuer = unescape(f[10])
+	if e.DNSNames, ok = parseList(f[11]); !ok {
+		return fileMeta{}, Entry{}, false
 	}
-	if ie.Entry.ExtKeyUsages, ok = parseList(f[12]); !ok {
-		return indexEntry{}, false
+	if e.ExtKeyUsages, ok = parseList(f[12]); !ok {
+		return fileMeta{}, Entry{}, false
 	}
-	return ie, true
+	return m, e, true
 }
 
 // appendIndexLine adds ie's line to b, unless the line would be longer
@@ -194,8 +236,16 @@ var (
 	unescaper = strings.NewReplacer(`\\`, `\`, `\t`, "\t", `\n`, "\n", `\r`, "\r")
 )
 
-func escape(s string) string   { return escaper.Replace(s) }
-func unescape(s string) string { return unescaper.Replace(s) }
+func escape(s string) string { return escaper.Replace(s) }
+
+// unescape undoes escape; most fields have nothing to undo, and come back
+// as they are.
+func unescape(s string) string {
+	if strings.IndexByte(s, '\\') < 0 {
+		return s
+	}
+	return unescaper.Replace(s)
+}
 
 var (
 	itemEscaper   = strings.NewReplacer(`\`, `\\`, "\t", `\t`, "\n", `\n`, "\r", `\r`, ",", `\c`)
@@ -226,21 +276,25 @@ func parseList(f string) ([]string, bool) {
 	}
 	items := strings.Split(f[:len(f)-1], ",")
 	for i, it := range items {
-		items[i] = itemUnescaper.Replace(it)
+		if strings.IndexByte(it, '\\') >= 0 {
+			items[i] = itemUnescaper.Replace(it)
+		}
 	}
 	return items, true
 }
 
-func encodeIndex(entries map[string]indexEntry) []byte {
-	names := make([]string, 0, len(entries))
-	for name := range entries {
-		names = append(names, name)
+// encodeIndex writes entries as a whole index, in the order of their
+// names.
+func encodeIndex(entries []indexEntry) []byte {
+	order := make([]int32, len(entries))
+	for i := range order {
+		order[i] = int32(i)
 	}
-	sort.Strings(names)
+	slices.SortFunc(order, func(a, b int32) int { return strings.Compare(entries[a].Name, entries[b].Name) })
 	b := make([]byte, 0, len(indexHeader)+256*len(entries))
 	b = append(b, indexHeader...)
-	for _, name := range names {
-		b = appendIndexLine(b, entries[name])
+	for _, i := range order {
+		b = appendIndexLine(b, entries[i])
 	}
 	return b
 }
@@ -250,7 +304,7 @@ func encodeIndex(entries map[string]indexEntry) []byte {
 // private (List does no upkeep where it would refuse to change anything)
 // or a writer holds the store's lock: that writer updates the index
 // itself, and may be between writing a temporary file and renaming it.
-func saveIndex(d *platform.Dir, entries map[string]indexEntry, leftovers []string) error {
+func saveIndex(d *platform.Dir, entries []indexEntry, leftovers []string) error {
 	if err := d.CheckPrivate(); err != nil {
 		return err
 	}

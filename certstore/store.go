@@ -28,6 +28,7 @@
 package certstore
 
 import (
+	"bytes"
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/ed25519"
@@ -35,7 +36,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
-	"sort"
+	"slices"
 	"strings"
 	"time"
 
@@ -251,14 +252,62 @@ var (
 	ErrPSSUnsupported = errors.New("RSA-PSS signatures are not supported for this key")
 )
 
-// sortEntries puts entries in List's order: by subject, then thumbprint.
-func sortEntries(list []Entry) {
-	sort.Slice(list, func(i, j int) bool {
-		if list[i].Subject != list[j].Subject {
-			return list[i].Subject < list[j].Subject
+// sortEntries puts entries in List's order: by subject, then thumbprint;
+// copies of one certificate (the same thumbprint in several files) come
+// with a key first, then by file. With dedupe only the first copy stays.
+func sortEntries(list []Entry, dedupe bool) []Entry {
+	// Sort positions, then move each entry once, rather than swapping
+	// whole entries on every comparison.
+	perm := make([]int32, len(list))
+	for i := range perm {
+		perm[i] = int32(i)
+	}
+	slices.SortFunc(perm, func(a, b int32) int {
+		x, y := &list[a], &list[b]
+		if c := strings.Compare(x.Subject, y.Subject); c != 0 {
+			return c
 		}
-		return list[i].Thumbprint.String() < list[j].Thumbprint.String()
+		// The bytes sort as their upper-case hexadecimal does.
+		if c := bytes.Compare(x.Thumbprint[:], y.Thumbprint[:]); c != 0 {
+			return c
+		}
+		if x.HasPrivateKey != y.HasPrivateKey {
+			if x.HasPrivateKey {
+				return -1
+			}
+			return 1
+		}
+		return strings.Compare(x.File, y.File)
 	})
+	// list[i] = list[perm[i]], one cycle of the permutation at a time.
+	for i := range perm {
+		if perm[i] < 0 {
+			continue
+		}
+		held := list[i]
+		j := i
+		for {
+			k := int(perm[j])
+			perm[j] = -1
+			if k == i {
+				list[j] = held
+				break
+			}
+			list[j] = list[k]
+			j = k
+		}
+	}
+	if !dedupe {
+		return list
+	}
+	out := list[:0]
+	for i := range list {
+		if len(out) > 0 && out[len(out)-1].Thumbprint == list[i].Thumbprint {
+			continue
+		}
+		out = append(out, list[i])
+	}
+	return out
 }
 
 // NotFoundError names the thumbprint and store of ErrNotFound.

@@ -192,7 +192,7 @@ func (s *windowsStore) List() ([]Entry, error) {
 	if err != nil {
 		return nil, fmt.Errorf("list store %s: %w", s.name, err)
 	}
-	sortEntries(list)
+	list = sortEntries(list, false)
 	if len(problems) > 0 {
 		return list, &UnreadableError{Problems: problems}
 	}

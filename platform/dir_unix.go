@@ -165,17 +165,17 @@ func (d *Dir) Stat(name string) (FileStat, error) {
 	return fileStat(&st), nil
 }
 
-// Entries lists the folder's entries. Each call reads through a handle of
-// its own, so calls may run at the same time. Use Stat, not the entries'
-// Info, which goes by path.
-func (d *Dir) Entries() ([]fs.DirEntry, error) {
+// Names lists the names of the folder's entries, in no particular order.
+// Each call reads through a handle of its own, so calls may run at the same
+// time. Use Stat to learn what each one is.
+func (d *Dir) Names() ([]string, error) {
 	fd, err := unix.Openat(d.fd, ".", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return nil, &fs.PathError{Op: "open", Path: d.path, Err: err}
 	}
 	f := os.NewFile(uintptr(fd), d.path)
 	defer f.Close()
-	return f.ReadDir(-1)
+	return f.Readdirnames(-1)
 }
 
 // openFile opens name with O_NOFOLLOW, O_NONBLOCK and O_CLOEXEC added to

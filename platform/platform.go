@@ -128,12 +128,24 @@ func readAtMost(f *os.File, path string, size, max int64) ([]byte, error) {
 	if size > max {
 		return nil, fmt.Errorf("%s: %w: over %d bytes", path, ErrTooLarge, max)
 	}
-	data, err := io.ReadAll(io.LimitReader(f, max+1))
-	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", path, err)
+	// One buffer of the size the file had, and a byte more to see EOF (or
+	// growth) without a second allocation: io.ReadAll would double its
+	// buffer on the way, touching twice the memory.
+	data := make([]byte, 0, size+1)
+	for {
+		n, err := f.Read(data[len(data):cap(data)])
+		data = data[:len(data)+n]
+		if int64(len(data)) > max {
+			return nil, fmt.Errorf("%s: %w: over %d bytes", path, ErrTooLarge, max)
+		}
+		if err == io.EOF {
+			return data, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("read %s: %w", path, err)
+		}
+		if len(data) == cap(data) {
+			data = append(data, 0)[:len(data)] // it grew while we read
+		}
 	}
-	if int64(len(data)) > max {
-		return nil, fmt.Errorf("%s: %w: over %d bytes", path, ErrTooLarge, max)
-	}
-	return data, nil
 }

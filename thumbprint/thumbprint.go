@@ -109,30 +109,33 @@ func ignored(r rune) bool {
 // dashes, a 0x prefix or invisible marks.
 func Parse(s string) (Thumbprint, error) {
 	var tp Thumbprint
-	digits := make([]byte, 0, 2*Size+1)
-	extra := 0 // digits past the 41st, counted only
-	runes := []rune(s)
-	for i := 0; i < len(runes); i++ {
-		r := runes[i]
+	var digits [2 * Size]byte
+	n, extra := 0, 0 // digits kept; digits past the 40th, counted only
+	pos := 0         // runes read, for the error's position
+	skip := false
+	for i, r := range s {
+		pos++
 		switch {
+		case skip:
+			skip = false // the x of a 0x prefix
 		case ignored(r):
-			continue
-		case r == '0' && len(digits) == 0 && i+1 < len(runes) && (runes[i+1] == 'x' || runes[i+1] == 'X'):
-			i++ // a 0x prefix
+		case r == '0' && n == 0 && i+1 < len(s) && (s[i+1] == 'x' || s[i+1] == 'X'):
+			skip = true // a 0x prefix
 		case '0' <= r && r <= '9', 'a' <= r && r <= 'f', 'A' <= r && r <= 'F':
-			if len(digits) <= 2*Size {
-				digits = append(digits, byte(r))
+			if n < len(digits) {
+				digits[n] = byte(r)
+				n++
 			} else {
 				extra++
 			}
 		default:
-			return tp, &SyntaxError{Input: s, Position: i + 1, Char: r}
+			return tp, &SyntaxError{Input: s, Position: pos, Char: r}
 		}
 	}
-	if len(digits) != 2*Size {
-		return tp, &SyntaxError{Input: s, Digits: len(digits) + extra}
+	if n+extra != 2*Size {
+		return tp, &SyntaxError{Input: s, Digits: n + extra}
 	}
-	if _, err := hex.Decode(tp[:], digits); err != nil {
+	if _, err := hex.Decode(tp[:], digits[:]); err != nil {
 		return tp, fmt.Errorf("invalid thumbprint %s: %w", shown(s), err)
 	}
 	return tp, nil
