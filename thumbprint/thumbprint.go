@@ -153,7 +153,17 @@ func MustParse(s string) Thumbprint {
 // String returns 40 upper-case hexadecimal digits, as Windows and .NET print
 // a thumbprint.
 func (t Thumbprint) String() string {
-	return strings.ToUpper(hex.EncodeToString(t[:]))
+	var b [2 * Size]byte
+	return string(t.appendHex(b[:0]))
+}
+
+// appendHex appends t's upper-case hexadecimal digits to b.
+func (t Thumbprint) appendHex(b []byte) []byte {
+	const digits = "0123456789ABCDEF"
+	for _, c := range t {
+		b = append(b, digits[c>>4], digits[c&0xf])
+	}
+	return b
 }
 
 // IsZero reports whether t is the zero value.
@@ -161,7 +171,7 @@ func (t Thumbprint) IsZero() bool { return t == Thumbprint{} }
 
 // MarshalText implements encoding.TextMarshaler, so thumbprints print as
 // strings in JSON.
-func (t Thumbprint) MarshalText() ([]byte, error) { return []byte(t.String()), nil }
+func (t Thumbprint) MarshalText() ([]byte, error) { return t.appendHex(make([]byte, 0, 2*Size)), nil }
 
 // UnmarshalText implements encoding.TextUnmarshaler with the rules of Parse.
 func (t *Thumbprint) UnmarshalText(b []byte) error {

@@ -67,29 +67,50 @@ Examples:
 	}
 }
 
-// listedJSON is one certificate in 'list --output json'. Scripts read
-// these names: they never change.
-type listedJSON struct {
-	Thumbprint    thumbprint.Thumbprint `json:"thumbprint"`
-	Subject       string                `json:"subject"`
-	Issuer        string                `json:"issuer"`
-	SerialNumber  string                `json:"serialNumber"`
-	NotBefore     time.Time             `json:"notBefore"`
-	NotAfter      time.Time             `json:"notAfter"`
-	HasPrivateKey bool                  `json:"hasPrivateKey"`
-	KeyAlgorithm  string                `json:"keyAlgorithm"`
-	File          string                `json:"file,omitempty"`
-	Expired       bool                  `json:"expired"`
-	DaysLeft      int                   `json:"daysLeft"`
-}
-
-func newListedJSON(e certstore.Entry, now time.Time) listedJSON {
-	return listedJSON{
-		Thumbprint: e.Thumbprint, Subject: e.Subject, Issuer: e.Issuer,
-		SerialNumber: e.SerialNumber, NotBefore: e.NotBefore, NotAfter: e.NotAfter,
-		HasPrivateKey: e.HasPrivateKey, KeyAlgorithm: e.KeyAlgorithm, File: e.File,
-		Expired: !now.Before(e.NotAfter), DaysLeft: e.DaysLeft(now),
+// appendListedJSON appends e as one element of 'list --output json',
+// field by field, as json.Marshal would write it (list_test.go checks that
+// against encoding/json). Scripts read these names: they never change.
+//
+//	thumbprint     upper-case hexadecimal
+//	subject        as in the table
+//	issuer
+//	serialNumber   upper-case hexadecimal
+//	notBefore      RFC 3339, UTC
+//	notAfter
+//	hasPrivateKey  true when the store holds the key
+//	keyAlgorithm   "RSA 2048", "ECDSA P-256", ...
+//	file           the store file; left out on Windows
+//	expired        true from notAfter on
+//	daysLeft       whole days left; negative once expired
+func appendListedJSON(b []byte, e certstore.Entry, now time.Time) []byte {
+	const digits = "0123456789ABCDEF"
+	b = append(b, `{"thumbprint":"`...)
+	for _, c := range e.Thumbprint {
+		b = append(b, digits[c>>4], digits[c&0xf])
 	}
+	b = append(b, `","subject":`...)
+	b = appendJSONString(b, e.Subject)
+	b = append(b, `,"issuer":`...)
+	b = appendJSONString(b, e.Issuer)
+	b = append(b, `,"serialNumber":`...)
+	b = appendJSONString(b, e.SerialNumber)
+	b = append(b, `,"notBefore":"`...)
+	b = e.NotBefore.AppendFormat(b, time.RFC3339Nano)
+	b = append(b, `","notAfter":"`...)
+	b = e.NotAfter.AppendFormat(b, time.RFC3339Nano)
+	b = append(b, `","hasPrivateKey":`...)
+	b = strconv.AppendBool(b, e.HasPrivateKey)
+	b = append(b, `,"keyAlgorithm":`...)
+	b = appendJSONString(b, e.KeyAlgorithm)
+	if e.File != "" {
+		b = append(b, `,"file":`...)
+		b = appendJSONString(b, e.File)
+	}
+	b = append(b, `,"expired":`...)
+	b = strconv.AppendBool(b, !now.Before(e.NotAfter))
+	b = append(b, `,"daysLeft":`...)
+	b = strconv.AppendInt(b, int64(e.DaysLeft(now)), 10)
+	return append(b, '}')
 }
 
 func (h *handlers) listAction(c *cli.Context) error {
@@ -153,11 +174,9 @@ var errMatched = errors.New("--fail-if-any")
 
 func (h *handlers) printList(format string, s certstore.Store, entries []certstore.Entry, now time.Time, wide, filtered bool) error {
 	if format == "json" {
-		out := make([]listedJSON, len(entries))
-		for i, e := range entries {
-			out[i] = newListedJSON(e, now)
-		}
-		return writeJSONList(h.env.stdout, out)
+		return writeJSONLines(h.env.stdout, len(entries), func(b []byte, i int) []byte {
+			return appendListedJSON(b, entries[i], now)
+		})
 	}
 	if len(entries) == 0 {
 		if filtered {
@@ -171,18 +190,25 @@ func (h *handlers) printList(format string, s certstore.Store, entries []certsto
 	if !wide {
 		t.fit(h.env.stdoutWidth, 1, 2)
 	}
-	for _, e := range entries {
+	return t.printRows(len(entries), func(i int, cells []string, measuring bool) []string {
+		e := &entries[i]
 		key := "no"
 		if e.HasPrivateKey {
 			key = "yes"
 		}
-		days := strconv.Itoa(e.DaysLeft(now))
+		left := e.DaysLeft(now)
+		expired := ""
 		if !now.Before(e.NotAfter) {
-			days += " (expired)"
+			expired = " (expired)"
 		}
-		t.row(e.Thumbprint.String(), e.Subject, e.Issuer, e.NotAfter.Format("2006-01-02"), days, key)
-	}
-	return t.flush()
+		if measuring {
+			// Only the width counts: the thumbprint and date have theirs.
+			var digits [24]byte
+			days := len(strconv.AppendInt(digits[:0], int64(left), 10)) + len(expired)
+			return append(cells, spaces(2*thumbprint.Size), e.Subject, e.Issuer, spaces(len("2006-01-02")), spaces(days), key)
+		}
+		return append(cells, e.Thumbprint.String(), e.Subject, e.Issuer, e.NotAfter.Format("2006-01-02"), strconv.Itoa(left)+expired, key)
+	})
 }
 
 // parseDays reads a duration that may count days (d) or weeks (w) as well as

@@ -6,6 +6,7 @@ import (
 	"io"
 	"sort"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/mattn/go-runewidth"
 )
@@ -24,20 +25,37 @@ func writeJSON(w io.Writer, v any) error {
 // valid JSON for scripts, readable for people, and cheaper than indenting
 // a large list.
 func writeJSONList[T any](w io.Writer, items []T) error {
+	var err error
+	werr := writeJSONLines(w, len(items), func(b []byte, i int) []byte {
+		item, e := json.Marshal(items[i])
+		if e != nil {
+			err = e
+			return b
+		}
+		return append(b, escapeJSON(item)...)
+	})
+	if err != nil {
+		return err
+	}
+	return werr
+}
+
+// writeJSONLines prints the array writeJSONList prints, with element i
+// appended by elem, as it goes: nothing but one element is held.
+func writeJSONLines(w io.Writer, n int, elem func(b []byte, i int) []byte) error {
 	bw := bufio.NewWriterSize(w, 64<<10)
 	bw.WriteString("[")
-	for i, item := range items {
-		b, err := json.Marshal(item)
-		if err != nil {
-			return err
-		}
+	var b []byte
+	for i := range n {
+		b = b[:0]
 		if i > 0 {
-			bw.WriteString(",")
+			b = append(b, ',')
 		}
-		bw.WriteString("\n  ")
-		bw.Write(escapeJSON(b))
+		b = append(b, "\n  "...)
+		b = elem(b, i)
+		bw.Write(b)
 	}
-	if len(items) > 0 {
+	if n > 0 {
 		bw.WriteString("\n")
 	}
 	bw.WriteString("]\n")
@@ -79,7 +97,7 @@ func (t *table) row(cells ...string) {
 	row := make([]cell, len(cells))
 	for i, c := range cells {
 		c = escapeText(c)
-		row[i] = cell{c, runewidth.StringWidth(c)}
+		row[i] = cell{c, textWidth(c)}
 	}
 	t.rows = append(t.rows, row)
 }
@@ -90,36 +108,58 @@ type cell struct {
 	width int
 }
 
-func (t *table) flush() error {
-	var widths []int
-	for _, r := range t.rows {
-		for i, c := range r {
-			if i == len(widths) {
-				widths = append(widths, 0)
-			}
-			widths[i] = max(widths[i], c.width)
+// textWidth is the width of escaped text in terminal columns.
+func textWidth(s string) int {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return runewidth.StringWidth(s)
 		}
 	}
-	if limits := t.limits(widths); limits != nil {
-		for _, r := range t.rows {
-			for i := range r {
-				if l := limits[i]; l > 0 && r[i].width > l {
-					text := runewidth.Truncate(r[i].text, l, "…")
-					r[i] = cell{text, runewidth.StringWidth(text)}
-				}
-			}
+	return len(s) // escaped ASCII is all printable: a column each
+}
+
+func (t *table) flush() error { return t.printRows(0, nil) }
+
+// printRows prints the rows added so far, then n more that row appends to
+// cells. It calls row twice for each, first with measuring set to learn
+// the columns' widths, then to print, so that no row is kept in between: a
+// long list costs the memory of one row. When measuring, a cell may be any
+// text of the same width, such as spaces(n), to skip formatting it.
+func (t *table) printRows(n int, row func(i int, cells []string, measuring bool) []string) error {
+	var widths []int
+	measure := func(i, w int) {
+		for len(widths) <= i {
+			widths = append(widths, 0)
 		}
-		for i, l := range limits {
-			if l > 0 {
-				widths[i] = l
-			}
+		widths[i] = max(widths[i], w)
+	}
+	for _, r := range t.rows {
+		for i, c := range r {
+			measure(i, c.width)
+		}
+	}
+	var cells []string
+	for i := range n {
+		cells = row(i, cells[:0], true)
+		for j, c := range cells {
+			measure(j, textWidth(escapeText(c)))
+		}
+	}
+	limits := t.limits(widths)
+	for i, l := range limits {
+		if l > 0 {
+			widths[i] = l
 		}
 	}
 	bw := bufio.NewWriterSize(t.w, 64<<10)
 	var line []byte
-	for _, r := range t.rows {
+	write := func(r []cell) {
 		line = line[:0]
 		for i, c := range r {
+			if limits != nil && limits[i] > 0 && c.width > limits[i] {
+				text := runewidth.Truncate(c.text, limits[i], "…")
+				c = cell{text, runewidth.StringWidth(text)}
+			}
 			line = append(line, c.text...)
 			if i < len(r)-1 {
 				line = append(line, spaces(widths[i]-c.width+tableGap)...)
@@ -128,7 +168,20 @@ func (t *table) flush() error {
 		line = append(line, '\n')
 		bw.Write(line)
 	}
+	for _, r := range t.rows {
+		write(r)
+	}
 	t.rows = nil
+	var r []cell
+	for i := range n {
+		cells = row(i, cells[:0], false)
+		r = r[:0]
+		for _, c := range cells {
+			c = escapeText(c)
+			r = append(r, cell{c, textWidth(c)})
+		}
+		write(r)
+	}
 	return bw.Flush()
 }
 
