@@ -22,7 +22,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"regexp"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -31,6 +30,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/runtime"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/streaming"
 
+	"github.com/certctl/certctl/internal/lazyre"
 	"github.com/certctl/certctl/login"
 	"github.com/certctl/certctl/thumbprint"
 )
@@ -196,10 +196,10 @@ const (
 	RequestUpdate    = "update"
 )
 
-var guidPattern = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
+var guidPattern = lazyre.New(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
 
 // ValidID reports whether s is a GUID, as application and key ids are.
-func ValidID(s string) bool { return guidPattern.MatchString(s) }
+func ValidID(s string) bool { return guidPattern().MatchString(s) }
 
 // graphKey is a key credential as Graph's JSON has it.
 type graphKey struct {

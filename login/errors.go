@@ -8,12 +8,12 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"regexp"
 	"strings"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/runtime"
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 
+	"github.com/certctl/certctl/internal/lazyre"
 	"github.com/certctl/certctl/internal/lines"
 )
 
@@ -45,7 +45,7 @@ func (e *SignInError) Error() string {
 // Is makes errors.Is(err, ErrSignIn) true.
 func (e *SignInError) Is(target error) bool { return target == ErrSignIn }
 
-var aadstsPattern = regexp.MustCompile(`AADSTS(\d+)`)
+var aadstsPattern = lazyre.New(`AADSTS(\d+)`)
 
 // Explain turns an azidentity error into one that says what went wrong:
 // Entra ID refusals become *SignInError with their AADSTS code, and network
@@ -81,9 +81,9 @@ func Explain(err error, o Options) error {
 		return explainNetwork(err, hostOf(o.Environment.AuthorityHost))
 	}
 	// MSAL flattens some network errors into text.
-	if m := netFailure.FindStringSubmatch(err.Error()); m != nil {
+	if m := netFailure().FindStringSubmatch(err.Error()); m != nil {
 		host := hostOf(o.Environment.AuthorityHost)
-		if u := requestURL.FindStringSubmatch(err.Error()); u != nil {
+		if u := requestURL().FindStringSubmatch(err.Error()); u != nil {
 			host = u[1]
 		}
 		return &NetworkError{Host: host, Err: errors.New(m[0])}
@@ -92,8 +92,8 @@ func Explain(err error, o Options) error {
 }
 
 var (
-	netFailure = regexp.MustCompile(`(dial tcp|lookup) [^\n]*|tls: [^\n]*|x509: [^\n]*|i/o timeout|connection reset by peer`)
-	requestURL = regexp.MustCompile(`(?:Get|Post|GET|POST) "?https?://([^/"\s]+)`)
+	netFailure = lazyre.New(`(dial tcp|lookup) [^\n]*|tls: [^\n]*|x509: [^\n]*|i/o timeout|connection reset by peer`)
+	requestURL = lazyre.New(`(?:Get|Post|GET|POST) "?https?://([^/"\s]+)`)
 )
 
 func fromResponse(resp *http.Response) error {
@@ -113,7 +113,7 @@ func fromResponse(resp *http.Response) error {
 	se := &SignInError{OAuthError: e.Error, Description: cleanDescription(e.Description)}
 	if len(e.Codes) > 0 {
 		se.Code = e.Codes[0]
-	} else if m := aadstsPattern.FindStringSubmatch(e.Description); m != nil {
+	} else if m := aadstsPattern().FindStringSubmatch(e.Description); m != nil {
 		fmt.Sscan(m[1], &se.Code)
 	}
 	return se
@@ -122,7 +122,7 @@ func fromResponse(resp *http.Response) error {
 // fromText finds an AADSTS code in an error that carries no response, as
 // some MSAL errors do.
 func fromText(s string) *SignInError {
-	m := aadstsPattern.FindStringSubmatch(s)
+	m := aadstsPattern().FindStringSubmatch(s)
 	if m == nil {
 		return nil
 	}
@@ -204,11 +204,11 @@ func hostOf(u any) string {
 // trace id and timestamp it appends.
 func cleanDescription(s string) string {
 	s = strings.TrimSpace(lines.First(strings.TrimSpace(s)))
-	s = aadstsPrefix.ReplaceAllString(s, "")
+	s = aadstsPrefix().ReplaceAllString(s, "")
 	if i := strings.Index(s, " Trace ID:"); i >= 0 {
 		s = s[:i]
 	}
 	return strings.TrimSpace(s)
 }
 
-var aadstsPrefix = regexp.MustCompile(`^AADSTS\d+:\s*`)
+var aadstsPrefix = lazyre.New(`^AADSTS\d+:\s*`)

@@ -4,7 +4,6 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -12,6 +11,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/certctl/certctl/certstore"
+	"github.com/certctl/certctl/internal/lazyre"
 	"github.com/certctl/certctl/thumbprint"
 )
 
@@ -306,14 +306,14 @@ func parseEKU(v string) (string, error) {
 	if u, ok := ekuNames[strings.ToLower(v)]; ok {
 		return certstore.ExtKeyUsageOID(u), nil
 	}
-	if !oidPattern.MatchString(v) {
+	if !oidPattern().MatchString(v) {
 		return "", &usageError{msg: fmt.Sprintf("--eku %.80q: use %s, or an OID such as 1.3.6.1.5.5.7.3.2", v, strings.Join(ekuNameList(), ", "))}
 	}
 	return v, nil
 }
 
 // oidPattern is a dotted OID: an arc of 0, 1 or 2, then decimal arcs.
-var oidPattern = regexp.MustCompile(`^[0-2](\.(0|[1-9][0-9]{0,9}))+$`)
+var oidPattern = lazyre.New(`^[0-2](\.(0|[1-9][0-9]{0,9}))+$`)
 
 // nameMatcher matches a subject or issuer: a pattern with * or ? must match
 // the whole name, other text may appear anywhere in it; case does not

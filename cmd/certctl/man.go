@@ -4,11 +4,11 @@ import (
 	_ "embed"
 	"fmt"
 	"io"
-	"regexp"
 	"strconv"
 	"strings"
 	"unicode/utf8"
 
+	"github.com/certctl/certctl/internal/lazyre"
 	"github.com/urfave/cli/v2"
 )
 
@@ -60,7 +60,7 @@ var otherEnvironment = []struct{ name, meaning string }{
 //go:embed exitcodes.go
 var exitCodesSource string
 
-var exitCodeLine = regexp.MustCompile(`(?m)^\s*(exit[A-Za-z]+)\s*=\s*(\d+)\s*//\s*(.+?)\s*$`)
+var exitCodeLine = lazyre.New(`(?m)^\s*(exit[A-Za-z]+)\s*=\s*(\d+)\s*//\s*(.+?)\s*$`)
 
 // exitStatus is one code with what it means; several constants may share a
 // code.
@@ -73,7 +73,7 @@ type exitStatus struct {
 // exitStatuses reads the exit code constants of exitcodes.go, in order.
 func exitStatuses() []exitStatus {
 	var out []exitStatus
-	for _, m := range exitCodeLine.FindAllStringSubmatch(exitCodesSource, -1) {
+	for _, m := range exitCodeLine().FindAllStringSubmatch(exitCodesSource, -1) {
 		code, _ := strconv.Atoi(m[2])
 		i := 0
 		for i < len(out) && out[i].code != code {

@@ -4,11 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"regexp"
 	"sort"
 	"strings"
 	"time"
 
+	"github.com/certctl/certctl/internal/lazyre"
 	"github.com/urfave/cli/v2"
 )
 
@@ -168,13 +168,13 @@ func dashed(name string) string {
 
 // flagInMessage finds a flag named in a message of Go's flag package, which
 // writes every flag with one dash ("flag needs an argument: -output").
-var flagInMessage = regexp.MustCompile(`^(flag needs an argument: |invalid value ".*" for flag |invalid boolean value ".*" for |flag provided but not defined: )-([A-Za-z0-9][A-Za-z0-9_-]*)`)
+var flagInMessage = lazyre.New(`^(flag needs an argument: |invalid value ".*" for flag |invalid boolean value ".*" for |flag provided but not defined: )-([A-Za-z0-9][A-Za-z0-9_-]*)`)
 
 // flagUsageError turns urfave/cli's report of a bad flag into certctl's:
 // the flag as people type it, and what its value should look like.
 func flagUsageError(c *cli.Context, err error) error {
 	msg := err.Error()
-	m := flagInMessage.FindStringSubmatch(msg)
+	m := flagInMessage().FindStringSubmatch(msg)
 	if m == nil {
 		return usage(err)
 	}
