@@ -3,6 +3,7 @@
 package certstore
 
 import (
+	"encoding/hex"
 	"errors"
 	"path/filepath"
 	"slices"
@@ -171,7 +172,7 @@ func parseIndexLine(line string) (fileMeta, Entry, bool) {
 		}
 	}
 	m.Size, m.ModTime = ints[0], ints[1]
-	if e.Thumbprint, err = thumbprint.Parse(f[3]); err != nil {
+	if e.Thumbprint, ok = parseHexThumbprint(f[3]); !ok {
 		return fileMeta{}, Entry{}, false
 	}
 	e.NotBefore = time.Unix(ints[2], 0).UTC()
@@ -194,6 +195,19 @@ func parseIndexLine(line string) (fileMeta, Entry, bool) {
 		return fileMeta{}, Entry{}, false
 	}
 	return m, e, true
+}
+
+// parseHexThumbprint reads the thumbprint of an index line: 40 hexadecimal
+// digits, as appendIndexLine writes them, and nothing else.
+func parseHexThumbprint(s string) (thumbprint.Thumbprint, bool) {
+	var tp thumbprint.Thumbprint
+	var digits [2 * thumbprint.Size]byte
+	if len(s) != len(digits) {
+		return tp, false
+	}
+	copy(digits[:], s)
+	_, err := hex.Decode(tp[:], digits[:])
+	return tp, err == nil
 }
 
 // appendIndexLine adds ie's line to b, unless the line would be longer

@@ -40,8 +40,9 @@ var (
 	benchBinErr  error
 )
 
-// benchBinary builds certctl from this folder once per run, into
-// os.TempDir()/certctl-bench-bin (replaced by each run).
+// benchBinary builds certctl from this folder once per run, as released
+// (releaseBuild), into os.TempDir()/certctl-bench-bin (replaced by each
+// run).
 func benchBinary(b *testing.B) string {
 	b.Helper()
 	benchBinOnce.Do(func() {
@@ -54,9 +55,7 @@ func benchBinary(b *testing.B) string {
 			return
 		}
 		tmp := filepath.Join(dir, fmt.Sprintf("certctl.%d", os.Getpid()))
-		out, err := exec.Command(goTool, "build", "-o", tmp, ".").CombinedOutput()
-		if err != nil {
-			benchBinErr = fmt.Errorf("go build: %v\n%s", err, out)
+		if benchBinErr = releaseBuild(goTool, tmp, "."); benchBinErr != nil {
 			return
 		}
 		benchBinPath = filepath.Join(dir, "certctl")
@@ -805,4 +804,98 @@ func BenchmarkProcessSync(b *testing.B) {
 			b.StartTimer()
 		})
 	})
+}
+
+// helloWorld builds the smallest Go program that prints, with the same
+// toolchain and settings as benchBinary: the floor of starting a Go
+// process on this machine.
+func helloWorld(b *testing.B) string {
+	b.Helper()
+	goTool, err := exec.LookPath("go")
+	if err != nil {
+		b.Skip("no go command to build the hello-world program")
+	}
+	dir := b.TempDir()
+	src := "package main\n\nimport \"fmt\"\n\nfunc main() { fmt.Println(\"hello, world\") }\n"
+	if err := os.WriteFile(filepath.Join(dir, "main.go"), []byte(src), 0o600); err != nil {
+		b.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "go.mod"), []byte("module hello\n\ngo 1.26\n"), 0o600); err != nil {
+		b.Fatal(err)
+	}
+	bin := filepath.Join(dir, "hello")
+	if err := releaseBuild(goTool, bin, dir); err != nil {
+		b.Fatal(err)
+	}
+	return bin
+}
+
+// benchPair runs two commands alternately, once each per iteration, so
+// that both meet the same machine, and reports the mean wall time of each
+// in ms (metrics a-ms and b-ms, named by what they run) and their ratio.
+// ns/op is the two together.
+func benchPair(b *testing.B, env []string, aName, bName string, a, other []string) {
+	var ta, tb time.Duration
+	var ua, ub procUsage
+	n := 0
+	for b.Loop() {
+		start := time.Now()
+		benchRun(b, &ua, env, false, a[0], a[1:]...)
+		ta += time.Since(start)
+		start = time.Now()
+		benchRun(b, &ub, env, false, other[0], other[1:]...)
+		tb += time.Since(start)
+		n++
+	}
+	ms := func(d time.Duration) float64 { return float64(d) / float64(n) / 1e6 }
+	b.ReportMetric(ms(ta), aName+"-ms")
+	b.ReportMetric(ms(tb), bName+"-ms")
+	b.ReportMetric(float64(ta)/float64(tb), "ratio")
+}
+
+// BenchmarkFloor measures certctl against what the machine itself allows
+// (BENCHMARKS.md, "Floor"): each sub-benchmark times certctl and its floor
+// alternately in one run and reports the ratio.
+//
+//   - start: certctl --help against a hello-world Go program (target:
+//     at most 1.5);
+//   - table-vs-json: certctl list against certctl list -o json, over a warm
+//     store of 2,000 (target: at most 1.1);
+//   - json-vs-ls: certctl list -o json against ls -l of the store folder
+//     (target: at most 1.0);
+//   - rss: the peak RSS of certctl list -o json and of certctl list over
+//     10,000 (target: at most 25 MiB), under GNU time.
+func BenchmarkFloor(b *testing.B) {
+	bin := benchBinary(b)
+	b.Run("start", func(b *testing.B) {
+		hello := helloWorld(b)
+		benchPair(b, benchEnv(), "certctl", "hello", []string{bin, "--help"}, []string{hello})
+	})
+	const n = 2000
+	b.Run(fmt.Sprintf("table-vs-json/n=%d", n), func(b *testing.B) {
+		root := benchstore.Store(b, n)
+		env := benchEnv("CERTCTL_STORE_DIR=" + root)
+		benchRun(b, nil, env, false, bin, "list") // the index is current from here on
+		benchPair(b, env, "table", "json", []string{bin, "list"}, []string{bin, "list", "-o", "json"})
+	})
+	b.Run(fmt.Sprintf("json-vs-ls/n=%d", n), func(b *testing.B) {
+		ls := benchNeedTool(b, "ls")
+		root := benchstore.Store(b, n)
+		env := benchEnv("CERTCTL_STORE_DIR=" + root)
+		out := benchRun(b, nil, env, true, bin, "list", "-o", "json")
+		if got := bytes.Count(out, []byte(`"thumbprint"`)); got != n {
+			b.Fatalf("listed %d certificates, want %d", got, n)
+		}
+		benchPair(b, env, "json", "ls", []string{bin, "list", "-o", "json"}, []string{ls, "-l", benchstore.StoreDir(root)})
+	})
+	for _, format := range []string{"json", "table"} {
+		b.Run("rss/n=10000/"+format, func(b *testing.B) {
+			root := benchstore.Store(b, 10000)
+			env := benchEnv("CERTCTL_STORE_DIR=" + root)
+			benchRun(b, nil, env, false, bin, "list") // the index is current from here on
+			args := []string{"list", "-o", format}
+			benchLoop(b, env, bin, args...)
+			benchPeakRSS(b, env, bin, args...)
+		})
+	}
 }

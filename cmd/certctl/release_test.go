@@ -14,7 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// releaseBinary builds certctl as it is released (CGO_ENABLED=0, no race
+// releaseBinary builds certctl as it is released (releaseBuild, no race
 // detector, the commit stamped), once for the whole test run, or returns ""
 // when there is no go command. A process of the race-enabled test binary costs several times
 // the CPU of a real one, which for hundreds of them is minutes of the
@@ -31,19 +31,29 @@ func releaseBinary(t *testing.T) string {
 			return
 		}
 		bin := filepath.Join(release.dir, "certctl")
-		cmd := exec.Command(goTool, "build", "-o", bin, ".")
-		// -buildvcs=auto stamps the commit, as a release build does, even
-		// where a go env file turns it off.
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOFLAGS="+strings.TrimSpace(os.Getenv("GOFLAGS")+" -buildvcs=auto"))
-		out, err := cmd.CombinedOutput()
-		if err != nil {
-			release.err = fmt.Errorf("go build: %w: %s", err, out)
+		if release.err = releaseBuild(goTool, bin, "."); release.err != nil {
 			return
 		}
 		release.bin = bin
 	})
 	require.NoError(t, release.err)
 	return release.bin
+}
+
+// releaseBuild builds the package in dir into bin as the README's Install
+// section builds a release: CGO_ENABLED=0 (a static binary, which starts
+// without the dynamic loader) and the urfave_cli_no_docs tag (urfave/cli's
+// Markdown and man page writers, which certctl does not use, left out).
+// -buildvcs=auto stamps the commit, as a release build does, even where a
+// go env file turns it off.
+func releaseBuild(goTool, bin, dir string) error {
+	cmd := exec.Command(goTool, "build", "-tags", "urfave_cli_no_docs", "-o", bin, ".")
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOFLAGS="+strings.TrimSpace(os.Getenv("GOFLAGS")+" -buildvcs=auto"))
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("go build: %w: %s", err, out)
+	}
+	return nil
 }
 
 // release is certctl built once for the tests that run it as released;
