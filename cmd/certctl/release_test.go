@@ -42,12 +42,13 @@ func releaseBinary(t *testing.T) string {
 
 // releaseBuild builds the package in dir into bin as the README's Install
 // section builds a release: CGO_ENABLED=0 (a static binary, which starts
-// without the dynamic loader) and the urfave_cli_no_docs tag (urfave/cli's
-// Markdown and man page writers, which certctl does not use, left out).
-// -buildvcs=auto stamps the commit, as a release build does, even where a
-// go env file turns it off.
+// without the dynamic loader), the urfave_cli_no_docs tag (urfave/cli's
+// Markdown and man page writers, which certctl does not use, left out) and
+// -ldflags=-s -w (no symbol table or DWARF; stack traces keep their
+// names). -buildvcs=auto stamps the commit, as a release build does, even
+// where a go env file turns it off.
 func releaseBuild(goTool, bin, dir string) error {
-	cmd := exec.Command(goTool, "build", "-tags", "urfave_cli_no_docs", "-o", bin, ".")
+	cmd := exec.Command(goTool, "build", "-tags", "urfave_cli_no_docs", "-ldflags=-s -w", "-o", bin, ".")
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOFLAGS="+strings.TrimSpace(os.Getenv("GOFLAGS")+" -buildvcs=auto"))
 	if out, err := cmd.CombinedOutput(); err != nil {
