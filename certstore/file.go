@@ -363,33 +363,38 @@ func (s *fileStore) List() ([]Entry, error) {
 	if err != nil {
 		return nil, fmt.Errorf("list store %s: %w", s.name, err)
 	}
-	// Read the index on one core while the other stats every file.
+	// Read the index while every core stats its share of the files: a stat
+	// is a system call, and in a large store they are most of a listing.
 	loaded := make(chan indexFile, 1)
 	go func() { loaded <- loadIndex(d) }()
 
+	// Each share fills its own part of files; the parts are then closed up.
+	files := make([]fileMeta, len(names))
+	workers := max(1, min(runtime.GOMAXPROCS(0), len(names)/statsPerWorker))
+	shares := make([]statShare, workers)
+	bounds := func(w int) (int, int) { return w * len(names) / workers, (w + 1) * len(names) / workers }
+	var wg sync.WaitGroup
+	for w := range shares {
+		lo, hi := bounds(w)
+		if w == workers-1 {
+			shares[w] = s.statFiles(d, names[lo:hi], files[lo:hi]) // this goroutine's share
+			continue
+		}
+		wg.Go(func() { shares[w] = s.statFiles(d, names[lo:hi], files[lo:hi]) })
+	}
+	wg.Wait()
 	var (
-		files     = make([]fileMeta, 0, len(names))
 		problems  []error
 		leftovers []string
+		n         int
 	)
-	for _, name := range names {
-		if strings.HasPrefix(name, platform.TempPrefix) && strings.HasSuffix(name, platform.TempSuffix) {
-			leftovers = append(leftovers, name)
-			continue
-		}
-		if !isCertFile(name) {
-			continue
-		}
-		st, err := d.Stat(name) // a symlink is reported, not followed
-		if err != nil {
-			continue // removed while we listed
-		}
-		if !st.Regular() {
-			problems = append(problems, fmt.Errorf("%s: not a regular file (a symlink or folder is never followed)", filepath.Join(s.dir, name)))
-			continue
-		}
-		files = append(files, fileMeta{Name: name, Size: st.Size, ModTime: st.ModTime})
+	for w, sh := range shares {
+		lo, _ := bounds(w)
+		n += copy(files[n:], files[lo:lo+sh.n])
+		problems = append(problems, sh.problems...)
+		leftovers = append(leftovers, sh.leftovers...)
 	}
+	files = files[:n]
 	idx := <-loaded
 	// fresh holds the positions in idx of the files whose entry still
 	// describes them; the others are read again.
@@ -455,6 +460,43 @@ func (s *fileStore) List() ([]Entry, error) {
 		return list, &UnreadableError{Problems: problems}
 	}
 	return list, nil
+}
+
+// statsPerWorker is the fewest names worth a goroutine of their own.
+const statsPerWorker = 256
+
+// statShare is what statFiles found of its share of a folder's names.
+type statShare struct {
+	n         int // store files, at the start of the share's part of files
+	problems  []error
+	leftovers []string
+}
+
+// statFiles stats the store files among names and puts them, in order, at
+// the start of files (as long as names); it notes the temporary files that
+// writers killed mid-write left behind.
+func (s *fileStore) statFiles(d *platform.Dir, names []string, files []fileMeta) statShare {
+	var sh statShare
+	for _, name := range names {
+		if strings.HasPrefix(name, platform.TempPrefix) && strings.HasSuffix(name, platform.TempSuffix) {
+			sh.leftovers = append(sh.leftovers, name)
+			continue
+		}
+		if !isCertFile(name) {
+			continue
+		}
+		st, err := d.Stat(name) // a symlink is reported, not followed
+		if err != nil {
+			continue // removed while we listed
+		}
+		if !st.Regular() {
+			sh.problems = append(sh.problems, fmt.Errorf("%s: not a regular file (a symlink or folder is never followed)", filepath.Join(s.dir, name)))
+			continue
+		}
+		files[sh.n] = fileMeta{Name: name, Size: st.Size, ModTime: st.ModTime}
+		sh.n++
+	}
+	return sh
 }
 
 // decodeAll reads the files that changed since the index was written, on

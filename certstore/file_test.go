@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strings"
 	"testing"
@@ -185,6 +186,45 @@ func TestListShowsEachCertificateOnce(t *testing.T) {
 		list, err := s.List()
 		require.NoError(t, err, read)
 		assert.Equal(t, want, list, read)
+	}
+}
+
+// A store large enough to be statted on several cores lists as a small
+// one does: each certificate once, from its first file, with the files it
+// cannot use reported and the leftovers of killed writers removed, cold
+// and warm.
+func TestListLargeStoreInShares(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(2))
+	_, dir := openFileStore(t)
+	const copies = 2*statsPerWorker/4 + 10 // over two workers' worth of names
+	var want []Entry
+	for i := range 4 {
+		b := mint(t, fmt.Sprintf("certctl share %d", i), "ecdsa", nil)
+		tp := thumbprint.Of(b.Leaf).String()
+		data, err := pfx.EncodeStore(b)
+		require.NoError(t, err)
+		require.NoError(t, os.MkdirAll(dir, 0o700))
+		for c := range copies {
+			require.NoError(t, os.WriteFile(filepath.Join(dir, fmt.Sprintf("%s.%d.pfx", tp, c)), data, 0o600))
+		}
+		e := NewEntry(b.Leaf, true)
+		e.File = filepath.Join(dir, tp+".0.pfx")
+		want = append(want, e)
+	}
+	require.NoError(t, os.Symlink("/dev/null", filepath.Join(dir, "link.pfx")))
+	leftover := filepath.Join(dir, platform.TempPrefix+"killed"+platform.TempSuffix)
+	require.NoError(t, os.WriteFile(leftover, []byte("half"), 0o600))
+
+	s, err := Open("My", Options{Dir: filepath.Dir(dir)})
+	require.NoError(t, err)
+	for _, read := range []string{"cold", "warm"} {
+		list, err := s.List()
+		var ue *UnreadableError
+		require.ErrorAs(t, err, &ue, read)
+		require.Len(t, ue.Problems, 1, read)
+		assert.Contains(t, ue.Problems[0].Error(), "link.pfx: not a regular file", read)
+		assert.Equal(t, want, list, read)
+		assert.NoFileExists(t, leftover, read)
 	}
 }
 
