@@ -830,27 +830,74 @@ func helloWorld(b *testing.B) string {
 	return bin
 }
 
-// benchPair runs two commands alternately, once each per iteration, so
-// that both meet the same machine, and reports the mean wall time of each
-// in ms (metrics a-ms and b-ms, named by what they run) and their ratio.
-// ns/op is the two together.
-func benchPair(b *testing.B, env []string, aName, bName string, a, other []string) {
-	var ta, tb time.Duration
-	var ua, ub procUsage
+// floorCmd is a command benchAlternate runs, and the name of its metric.
+type floorCmd struct {
+	name string
+	args []string
+}
+
+// benchAlternate runs the commands one after another in each iteration, so
+// that all meet the same machine, and reports the mean wall time of each
+// in ms (metric NAME-ms), the ratio of the first to the second, and of
+// each later one to the second (NAME-ratio). ns/op is all of them
+// together.
+func benchAlternate(b *testing.B, env []string, cmds ...floorCmd) {
+	took := make([]time.Duration, len(cmds))
 	n := 0
 	for b.Loop() {
-		start := time.Now()
-		benchRun(b, &ua, env, false, a[0], a[1:]...)
-		ta += time.Since(start)
-		start = time.Now()
-		benchRun(b, &ub, env, false, other[0], other[1:]...)
-		tb += time.Since(start)
+		for i, c := range cmds {
+			start := time.Now()
+			benchRun(b, nil, env, false, c.args[0], c.args[1:]...)
+			took[i] += time.Since(start)
+		}
 		n++
 	}
-	ms := func(d time.Duration) float64 { return float64(d) / float64(n) / 1e6 }
-	b.ReportMetric(ms(ta), aName+"-ms")
-	b.ReportMetric(ms(tb), bName+"-ms")
-	b.ReportMetric(float64(ta)/float64(tb), "ratio")
+	for i, c := range cmds {
+		b.ReportMetric(float64(took[i])/float64(n)/1e6, c.name+"-ms")
+	}
+	b.ReportMetric(float64(took[0])/float64(took[1]), "ratio")
+	for i := 2; i < len(cmds); i++ {
+		b.ReportMetric(float64(took[i])/float64(took[1]), cmds[i].name+"-ratio")
+	}
+}
+
+// dependencies builds a program that imports every package certctl links
+// (but its own internal ones, which only certctl may import) and does
+// nothing: the start-up of certctl's dependencies alone, since Go
+// initializes every package a program links before main runs.
+func dependencies(b *testing.B) string {
+	b.Helper()
+	goTool, err := exec.LookPath("go")
+	if err != nil {
+		b.Skip("no go command to build the dependencies program")
+	}
+	list, err := exec.Command(goTool, "list", "-tags", "urfave_cli_no_docs", "-deps", ".").Output()
+	if err != nil {
+		b.Fatalf("go list: %v", err)
+	}
+	var src strings.Builder
+	src.WriteString("package main\n\nimport (\n")
+	for _, p := range strings.Fields(string(list)) {
+		internal := p == "internal" || strings.HasPrefix(p, "internal/") || strings.Contains(p, "/internal/") || strings.HasSuffix(p, "/internal")
+		if internal || strings.HasPrefix(p, "vendor/") || p == "C" || p == "unsafe" || p == "runtime/cgo" || p == "github.com/certctl/certctl/cmd/certctl" {
+			continue
+		}
+		fmt.Fprintf(&src, "\t_ %q\n", p)
+	}
+	src.WriteString(")\n\nfunc main() {}\n")
+	dir := b.TempDir()
+	file := filepath.Join(dir, "main.go")
+	if err := os.WriteFile(file, []byte(src.String()), 0o600); err != nil {
+		b.Fatal(err)
+	}
+	// Built from this module, so that its packages and versions are certctl's.
+	bin := filepath.Join(dir, "deps")
+	cmd := exec.Command(goTool, "build", "-tags", "urfave_cli_no_docs", "-ldflags=-s -w", "-o", bin, file)
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		b.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
 }
 
 // BenchmarkFloor measures certctl against what the machine itself allows
@@ -858,7 +905,8 @@ func benchPair(b *testing.B, env []string, aName, bName string, a, other []strin
 // alternately in one run and reports the ratio.
 //
 //   - start: certctl --help against a hello-world Go program (target:
-//     at most 1.5);
+//     at most 1.5), and a program that links certctl's dependencies and
+//     does nothing (deps-ms, deps-ratio: what those cost before main);
 //   - table-vs-json: certctl list against certctl list -o json, over a warm
 //     store of 2,000 (target: at most 1.1);
 //   - json-vs-ls: certctl list -o json against ls -l of the store folder
@@ -868,15 +916,15 @@ func benchPair(b *testing.B, env []string, aName, bName string, a, other []strin
 func BenchmarkFloor(b *testing.B) {
 	bin := benchBinary(b)
 	b.Run("start", func(b *testing.B) {
-		hello := helloWorld(b)
-		benchPair(b, benchEnv(), "certctl", "hello", []string{bin, "--help"}, []string{hello})
+		hello, deps := helloWorld(b), dependencies(b)
+		benchAlternate(b, benchEnv(), floorCmd{"certctl", []string{bin, "--help"}}, floorCmd{"hello", []string{hello}}, floorCmd{"deps", []string{deps}})
 	})
 	const n = 2000
 	b.Run(fmt.Sprintf("table-vs-json/n=%d", n), func(b *testing.B) {
 		root := benchstore.Store(b, n)
 		env := benchEnv("CERTCTL_STORE_DIR=" + root)
 		benchRun(b, nil, env, false, bin, "list") // the index is current from here on
-		benchPair(b, env, "table", "json", []string{bin, "list"}, []string{bin, "list", "-o", "json"})
+		benchAlternate(b, env, floorCmd{"table", []string{bin, "list"}}, floorCmd{"json", []string{bin, "list", "-o", "json"}})
 	})
 	b.Run(fmt.Sprintf("json-vs-ls/n=%d", n), func(b *testing.B) {
 		ls := benchNeedTool(b, "ls")
@@ -886,7 +934,7 @@ func BenchmarkFloor(b *testing.B) {
 		if got := bytes.Count(out, []byte(`"thumbprint"`)); got != n {
 			b.Fatalf("listed %d certificates, want %d", got, n)
 		}
-		benchPair(b, env, "json", "ls", []string{bin, "list", "-o", "json"}, []string{ls, "-l", benchstore.StoreDir(root)})
+		benchAlternate(b, env, floorCmd{"json", []string{bin, "list", "-o", "json"}}, floorCmd{"ls", []string{ls, "-l", benchstore.StoreDir(root)}})
 	})
 	for _, format := range []string{"json", "table"} {
 		b.Run("rss/n=10000/"+format, func(b *testing.B) {
