@@ -51,16 +51,7 @@ func appHelp(b *strings.Builder, app *cli.App) bool {
 	if len(app.Authors) > 0 || app.Copyright != "" || len(app.VisibleFlagCategories()) > 0 {
 		return false
 	}
-	b.WriteString("NAME:\n   ")
-	if !helpName(b, app.HelpName, app.Usage) {
-		return false
-	}
-	b.WriteString("\n\nUSAGE:\n   ")
-	if app.UsageText != "" {
-		if !helpWrap(b, app.UsageText, 3) {
-			return false
-		}
-	} else {
+	ok := nameAndUsage(b, app.HelpName, app.Usage, app.UsageText, func() {
 		b.WriteString(app.HelpName + " ")
 		if len(app.VisibleFlags()) > 0 {
 			b.WriteString("[global options]")
@@ -69,6 +60,9 @@ func appHelp(b *strings.Builder, app *cli.App) bool {
 			b.WriteString(" command [command options]")
 		}
 		argsUsage(b, app.ArgsUsage, app.Args)
+	})
+	if !ok {
+		return false
 	}
 	if app.Version != "" && !app.HideVersion {
 		b.WriteString("\n\nVERSION:\n   " + app.Version)
@@ -92,21 +86,15 @@ func commandHelp(b *strings.Builder, cmd *cli.Command, sub bool) bool {
 	if len(cmd.VisibleFlagCategories()) > 0 {
 		return false
 	}
-	b.WriteString("NAME:\n   ")
-	if !helpName(b, cmd.HelpName, cmd.Usage) {
-		return false
-	}
-	b.WriteString("\n\nUSAGE:\n   ")
-	if cmd.UsageText != "" {
-		if !helpWrap(b, cmd.UsageText, 3) {
-			return false
-		}
-	} else {
+	ok := nameAndUsage(b, cmd.HelpName, cmd.Usage, cmd.UsageText, func() {
 		b.WriteString(cmd.HelpName)
 		if len(cmd.VisibleFlags()) > 0 {
 			b.WriteString(" [command options]")
 		}
 		argsUsage(b, cmd.ArgsUsage, cmd.Args)
+	})
+	if !ok {
+		return false
 	}
 	if cmd.Category != "" {
 		b.WriteString("\n\nCATEGORY:\n   " + cmd.Category)
@@ -121,6 +109,21 @@ func commandHelp(b *strings.Builder, cmd *cli.Command, sub bool) bool {
 		return false
 	}
 	b.WriteString("\n")
+	return true
+}
+
+// nameAndUsage writes the NAME and USAGE sections the templates share:
+// usageText when there is one, else the usage line that line writes.
+func nameAndUsage(b *strings.Builder, name, usage, usageText string, line func()) bool {
+	b.WriteString("NAME:\n   ")
+	if !helpName(b, name, usage) {
+		return false
+	}
+	b.WriteString("\n\nUSAGE:\n   ")
+	if usageText != "" {
+		return helpWrap(b, usageText, 3)
+	}
+	line()
 	return true
 }
 

@@ -110,3 +110,50 @@ func TestHelpFallsBackToUrfaveCLI(t *testing.T) {
 		assert.NotEmpty(t, got.String())
 	}
 }
+
+// The parts of the templates certctl's commands do not use yet are written
+// as urfave/cli writes them too, so that a command that starts using one
+// keeps its help.
+func TestHelpOfUnusedTemplateParts(t *testing.T) {
+	sub := &cli.Command{Name: "s", Usage: "a subcommand\nover two lines", Args: true}
+	cmd := &cli.Command{
+		Name: "c", HelpName: "x c", Usage: "a command", UsageText: "x c [--flag] THING\nx c --other",
+		Category: "things", Description: "What c does.\n\n  indented\n", ArgsUsage: "THING",
+		Flags: []cli.Flag{&cli.StringFlag{Name: "flag", Aliases: []string{"f"}, Usage: "a `VALUE`", EnvVars: []string{"X_FLAG"}}},
+	}
+	args := &cli.Command{Name: "a", HelpName: "x a", Args: true}
+	parent := &cli.Command{Name: "p", HelpName: "x p", Subcommands: []*cli.Command{sub, {Name: "hidden", Hidden: true}}}
+	app := &cli.App{
+		Name: "x", Usage: "does x", UsageText: "x [options] COMMAND", Version: "1.2.3",
+		ArgsUsage: "ARGS", Commands: []*cli.Command{{Name: "plain", Aliases: []string{"pl"}, Usage: "in no category"}, args, parent},
+		Flags: []cli.Flag{&cli.BoolFlag{Name: "verbose", Usage: "say more"}},
+	}
+	app.Setup()
+	noArgs := &cli.App{Name: "y", HelpName: "y", Args: true}
+	noArgs.Setup()
+	for _, tc := range []struct {
+		templ string
+		data  any
+	}{
+		{cli.AppHelpTemplate, app},
+		{cli.AppHelpTemplate, noArgs},
+		{cli.CommandHelpTemplate, cmd},
+		{cli.CommandHelpTemplate, args},
+	} {
+		// (A command in a category, cmd among the app's, is urfave/cli's
+		// to print. SubcommandHelpTemplate needs a command urfave/cli has
+		// set up: TestHelpIsUrfaveCLIs covers it with certctl's.)
+		var want, got bytes.Buffer
+		urfaveHelpPrinter(&want, tc.templ, tc.data)
+		var b strings.Builder
+		switch d := tc.data.(type) {
+		case *cli.App:
+			require.True(t, appHelp(&b, d), "certctl writes this help itself")
+		case *cli.Command:
+			require.True(t, commandHelp(&b, d, tc.templ == cli.SubcommandHelpTemplate), "certctl writes this help itself")
+		}
+		printHelp(&got, tc.templ, tc.data)
+		assert.Equal(t, want.String(), got.String())
+		assert.Contains(t, got.String(), "NAME:")
+	}
+}
