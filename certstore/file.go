@@ -368,33 +368,7 @@ func (s *fileStore) List() ([]Entry, error) {
 	loaded := make(chan indexFile, 1)
 	go func() { loaded <- loadIndex(d) }()
 
-	// Each share fills its own part of files; the parts are then closed up.
-	files := make([]fileMeta, len(names))
-	workers := max(1, min(runtime.GOMAXPROCS(0), len(names)/statsPerWorker))
-	shares := make([]statShare, workers)
-	bounds := func(w int) (int, int) { return w * len(names) / workers, (w + 1) * len(names) / workers }
-	var wg sync.WaitGroup
-	for w := range shares {
-		lo, hi := bounds(w)
-		if w == workers-1 {
-			shares[w] = s.statFiles(d, names[lo:hi], files[lo:hi]) // this goroutine's share
-			continue
-		}
-		wg.Go(func() { shares[w] = s.statFiles(d, names[lo:hi], files[lo:hi]) })
-	}
-	wg.Wait()
-	var (
-		problems  []error
-		leftovers []string
-		n         int
-	)
-	for w, sh := range shares {
-		lo, _ := bounds(w)
-		n += copy(files[n:], files[lo:lo+sh.n])
-		problems = append(problems, sh.problems...)
-		leftovers = append(leftovers, sh.leftovers...)
-	}
-	files = files[:n]
+	files, problems, leftovers := s.statAll(d, names)
 	idx := <-loaded
 	// fresh holds the positions in idx of the files whose entry still
 	// describes them; the others are read again.
@@ -460,6 +434,35 @@ func (s *fileStore) List() ([]Entry, error) {
 		return list, &UnreadableError{Problems: problems}
 	}
 	return list, nil
+}
+
+// statAll stats the store files among names on every core, each
+// goroutine its share of the names, and returns them in the order of
+// names with the problems and leftovers statFiles found.
+func (s *fileStore) statAll(d *platform.Dir, names []string) (files []fileMeta, problems []error, leftovers []string) {
+	// Each share fills its own part of files; the parts are then closed up.
+	files = make([]fileMeta, len(names))
+	workers := max(1, min(runtime.GOMAXPROCS(0), len(names)/statsPerWorker))
+	shares := make([]statShare, workers)
+	bounds := func(w int) (int, int) { return w * len(names) / workers, (w + 1) * len(names) / workers }
+	var wg sync.WaitGroup
+	for w := range shares {
+		lo, hi := bounds(w)
+		if w == workers-1 {
+			shares[w] = s.statFiles(d, names[lo:hi], files[lo:hi]) // this goroutine's share
+			continue
+		}
+		wg.Go(func() { shares[w] = s.statFiles(d, names[lo:hi], files[lo:hi]) })
+	}
+	wg.Wait()
+	n := 0
+	for w, sh := range shares {
+		lo, _ := bounds(w)
+		n += copy(files[n:], files[lo:lo+sh.n])
+		problems = append(problems, sh.problems...)
+		leftovers = append(leftovers, sh.leftovers...)
+	}
+	return files[:n], problems, leftovers
 }
 
 // statsPerWorker is the fewest names worth a goroutine of their own.
