@@ -157,6 +157,10 @@ func (t Thumbprint) String() string {
 	return string(t.appendHex(b[:0]))
 }
 
+// AppendText implements encoding.TextAppender: it appends the 40 digits
+// String returns to b, for output written without a string per value.
+func (t Thumbprint) AppendText(b []byte) ([]byte, error) { return t.appendHex(b), nil }
+
 // appendHex appends t's upper-case hexadecimal digits to b.
 func (t Thumbprint) appendHex(b []byte) []byte {
 	const digits = "0123456789ABCDEF"

@@ -103,3 +103,18 @@ func TestLongInputIsCutInErrors(t *testing.T) {
 	assert.Contains(t, err.Error(), "position 101")
 	assert.Less(t, len(err.Error()), 200)
 }
+
+func TestTextForms(t *testing.T) {
+	tp := MustParse("3a5f0c2b9e8d7a6f5e4d3c2b1a09f8e7d6c5b4a3")
+	const want = "3A5F0C2B9E8D7A6F5E4D3C2B1A09F8E7D6C5B4A3"
+	assert.Equal(t, want, tp.String())
+	text, err := tp.MarshalText()
+	require.NoError(t, err)
+	assert.Equal(t, want, string(text))
+	appended, err := tp.AppendText([]byte("tp="))
+	require.NoError(t, err)
+	assert.Equal(t, "tp="+want, string(appended))
+	js, err := json.Marshal(map[string]Thumbprint{"t": tp})
+	require.NoError(t, err)
+	assert.JSONEq(t, `{"t":"`+want+`"}`, string(js))
+}

@@ -68,8 +68,8 @@ Examples:
 }
 
 // appendListedJSON appends e as one element of 'list --output json',
-// field by field, as json.Marshal would write it (list_test.go checks that
-// against encoding/json). Scripts read these names: they never change.
+// field by field, as json.Marshal would write it (output_test.go checks
+// that against encoding/json). Scripts read these names: they never change.
 //
 //	thumbprint     upper-case hexadecimal
 //	subject        as in the table
@@ -83,11 +83,8 @@ Examples:
 //	expired        true from notAfter on
 //	daysLeft       whole days left; negative once expired
 func appendListedJSON(b []byte, e certstore.Entry, now time.Time) []byte {
-	const digits = "0123456789ABCDEF"
 	b = append(b, `{"thumbprint":"`...)
-	for _, c := range e.Thumbprint {
-		b = append(b, digits[c>>4], digits[c&0xf])
-	}
+	b, _ = e.Thumbprint.AppendText(b)
 	b = append(b, `","subject":`...)
 	b = appendJSONString(b, e.Subject)
 	b = append(b, `,"issuer":`...)
