@@ -171,8 +171,8 @@ var errMatched = errors.New("--fail-if-any")
 
 func (h *handlers) printList(format string, s certstore.Store, entries []certstore.Entry, now time.Time, wide, filtered bool) error {
 	if format == "json" {
-		return writeJSONLines(h.env.stdout, len(entries), func(b []byte, i int) []byte {
-			return appendListedJSON(b, entries[i], now)
+		return writeJSONLines(h.env.stdout, len(entries), func(b []byte, i int) ([]byte, error) {
+			return appendListedJSON(b, entries[i], now), nil
 		})
 	}
 	if len(entries) == 0 {

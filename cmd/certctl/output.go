@@ -25,24 +25,16 @@ func writeJSON(w io.Writer, v any) error {
 // valid JSON for scripts, readable for people, and cheaper than indenting
 // a large list.
 func writeJSONList[T any](w io.Writer, items []T) error {
-	var err error
-	werr := writeJSONLines(w, len(items), func(b []byte, i int) []byte {
-		item, e := json.Marshal(items[i])
-		if e != nil {
-			err = e
-			return b
-		}
-		return append(b, escapeJSON(item)...)
+	return writeJSONLines(w, len(items), func(b []byte, i int) ([]byte, error) {
+		item, err := json.Marshal(items[i])
+		return append(b, escapeJSON(item)...), err
 	})
-	if err != nil {
-		return err
-	}
-	return werr
 }
 
 // writeJSONLines prints the array writeJSONList prints, with element i
-// appended by elem, as it goes: nothing but one element is held.
-func writeJSONLines(w io.Writer, n int, elem func(b []byte, i int) []byte) error {
+// appended by elem, as it goes: nothing but one element is held. It stops
+// at the first error of elem.
+func writeJSONLines(w io.Writer, n int, elem func(b []byte, i int) ([]byte, error)) error {
 	bw := bufio.NewWriterSize(w, 64<<10)
 	bw.WriteString("[")
 	var b []byte
@@ -52,7 +44,10 @@ func writeJSONLines(w io.Writer, n int, elem func(b []byte, i int) []byte) error
 			b = append(b, ',')
 		}
 		b = append(b, "\n  "...)
-		b = elem(b, i)
+		var err error
+		if b, err = elem(b, i); err != nil {
+			return err
+		}
 		bw.Write(b)
 	}
 	if n > 0 {
