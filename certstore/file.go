@@ -304,6 +304,9 @@ func (s *fileStore) lookup(d *platform.Dir, tp thumbprint.Thumbprint) (*fileIden
 			continue
 		}
 		id, err := s.readFile(d, name)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue // removed since the stat, by another process
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -332,6 +335,9 @@ func (s *fileStore) find(tp thumbprint.Thumbprint) (*fileIdentity, error) {
 	for _, e := range entries {
 		if e.Thumbprint == tp && e.File != "" {
 			id, err := s.readFile(d, filepath.Base(e.File))
+			if errors.Is(err, fs.ErrNotExist) {
+				continue // removed since the listing
+			}
 			if err != nil {
 				return nil, err
 			}

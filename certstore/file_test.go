@@ -5,11 +5,13 @@ package certstore
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"runtime"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -423,4 +425,51 @@ func TestListClearsLeftoverTemporaryFiles(t *testing.T) {
 	require.NoError(t, err)
 	assert.Len(t, list, 1, "a temporary file is never listed")
 	assert.NoFileExists(t, left)
+}
+
+// Processes that remove the same certificate at once each either remove it
+// or find it gone: the file a remover found may vanish before it reads it,
+// which is "not found", not a failure to keep a copy.
+func TestRemoveRacesRemove(t *testing.T) {
+	root := t.TempDir()
+	b := mint(t, "certctl remove race", "ecdsa", nil)
+	tp := thumbprint.Of(b.Leaf)
+	for round := range 100 {
+		s, err := Open("My", Options{Dir: root, Create: true})
+		require.NoError(t, err)
+		_, err = s.Import(b, ImportOptions{})
+		require.NoError(t, err)
+		require.NoError(t, s.Close())
+
+		errs := make([]error, 4)
+		var wg sync.WaitGroup
+		for i := range errs {
+			wg.Go(func() {
+				s, err := Open("My", Options{Dir: root})
+				if err != nil {
+					errs[i] = err
+					return
+				}
+				defer s.Close()
+				tx := Begin(s)
+				if errs[i] = tx.Remove(tp); errs[i] != nil {
+					tx.Rollback()
+					return
+				}
+				errs[i] = tx.Commit()
+			})
+		}
+		wg.Wait()
+		removed := 0
+		for _, err := range errs {
+			if err == nil {
+				removed++
+				continue
+			}
+			require.ErrorIs(t, err, ErrNotFound, "round %d", round)
+		}
+		require.GreaterOrEqual(t, removed, 1, "round %d: somebody removed it", round)
+		_, err = os.Stat(filepath.Join(root, "my", tp.String()+".pfx"))
+		require.ErrorIs(t, err, fs.ErrNotExist, "round %d", round)
+	}
 }
